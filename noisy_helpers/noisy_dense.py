@@ -1,0 +1,249 @@
+"""NoisyDense: a dense layer with learned, parametric noise on its weights.
+
+Taught in ``notebooks/03_noisy_dense.ipynb``.
+
+Fortunato et al. (2018), "Noisy Networks for Exploration", §3: replace the
+weights ``w`` and biases ``b`` of a linear layer ``y = w x + b`` by
+
+    w = μ_w + σ_w ⊙ ε_w,     b = μ_b + σ_b ⊙ ε_b                      (Eq. 8)
+
+where ``μ`` and ``σ`` are learned by gradient descent and ``ε`` is zero-mean
+noise.  The network learns how much noise it wants (σ), per weight.
+
+Factorised Gaussian noise (§3.2, Eq. 10-11), the default and the one the paper
+uses for DQN: draw ``p`` values ``ε_in`` and ``q`` values ``ε_out`` from N(0, 1),
+with ``f(x) = sgn(x) √|x|``,
+
+    ε_w[i, j] = f(ε_in[i]) · f(ε_out[j]),     ε_b[j] = f(ε_out[j])     (Eq. 10-11)
+
+so one layer needs ``p + q`` random numbers instead of ``p·q + q``.
+Initialisation (§3.2): ``μ ~ U[−1/√p, 1/√p]`` and ``σ = σ0/√p`` with
+``σ0 = 0.5``, for the weights *and* the biases (``p`` = fan-in).
+
+Independent Gaussian noise (``factorised=False``): one ``ε ~ N(0, 1)`` per
+weight and bias, ``μ ~ U[−√(3/p), √(3/p)]`` and ``σ = 0.017`` (§3.2); the
+paper uses it for A3C.  ``sigma0`` only applies to factorised noise.
+
+The noise is held in non-trainable variables.  It stays fixed, call after
+call, until ``reset_noise()`` draws a new sample, which is what makes the
+exploration *consistent*: one noise sample is one perturbed policy, followed
+over many steps.  ``remove_noise()`` sets the noise to zero so that the layer
+computes with ``μ`` only (greedy evaluation, as in the paper's evaluations).
+
+The forward pass never builds the ``p × q`` noise matrix: with factorised
+noise ``x (σ_w ⊙ f(ε_in) f(ε_out)ᵀ) = ((x ⊙ f(ε_in)) σ_w) ⊙ f(ε_out)``,
+one more matmul of the same size as ``x μ_w`` and two cheap broadcasts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+__all__ = ["NoisyDense", "noisy_layers", "reset_noise", "remove_noise"]
+
+#: The paper's σ for independent noise (§3.2).
+INDEPENDENT_SIGMA = 0.017
+
+
+def scale_noise(x):
+    """``f(x) = sgn(x) · √|x|`` (Fortunato et al., Eq. 11)."""
+    return ops.sign(x) * ops.sqrt(ops.abs(x))
+
+
+@keras.saving.register_keras_serializable(package="noisy_helpers")
+class NoisyDense(keras.layers.Layer):
+    """A dense layer ``y = activation(x (μ_w + σ_w ⊙ ε_w) + μ_b + σ_b ⊙ ε_b)``.
+
+    Args:
+        units: number of outputs ``q`` (>= 1).
+        activation: any Keras activation (name or callable); ``None`` is linear.
+        sigma0: σ0 in ``σ = σ0/√p`` for factorised noise (paper: 0.5); >= 0.
+        factorised: factorised Gaussian noise (True, the paper's DQN choice)
+            or independent Gaussian noise (False).
+        seed: seed of this layer's noise generator; ``None`` draws one at random.
+
+    Weights: ``kernel_mu``, ``kernel_sigma`` (p, q) and ``bias_mu``,
+    ``bias_sigma`` (q,) are trainable.  The noise is not: with factorised noise
+    ``epsilon_in`` (p,) and ``epsilon_out`` (q,) hold ``f(ε_in)`` and
+    ``f(ε_out)``; with independent noise ``kernel_epsilon`` (p, q) and
+    ``bias_epsilon`` (q,) hold ``ε``.
+    """
+
+    def __init__(self, units, activation=None, sigma0=0.5, factorised=True, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, int):
+            raise TypeError(f"units must be an int, got {units!r}")
+        if units < 1:
+            raise ValueError(f"units must be >= 1, got {units}")
+        if isinstance(sigma0, bool) or not isinstance(sigma0, (int, float)):
+            raise TypeError(f"sigma0 must be a number, got {sigma0!r}")
+        if not (math.isfinite(sigma0) and sigma0 >= 0):
+            raise ValueError(f"sigma0 must be a finite number >= 0, got {sigma0}")
+        if not isinstance(factorised, bool):
+            raise TypeError(f"factorised must be a bool, got {factorised!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        self.units = units
+        self.activation = keras.activations.get(activation)
+        self.sigma0 = float(sigma0)
+        self.factorised = factorised
+        self.seed = seed
+        self.noise_generator = keras.random.SeedGenerator(seed)
+
+    # ------------------------------------------------------------------ build
+    def build(self, input_shape):
+        if len(input_shape) < 2:
+            raise ValueError(
+                f"NoisyDense needs inputs of rank >= 2 (batch, features), got shape {input_shape}"
+            )
+        fan_in = input_shape[-1]
+        if fan_in is None:
+            raise ValueError(
+                f"NoisyDense needs a known last dimension, got shape {input_shape}"
+            )
+        if self.factorised:
+            mu_bound = 1.0 / math.sqrt(fan_in)  # μ ~ U[−1/√p, 1/√p]   (§3.2)
+            sigma_init = self.sigma0 / math.sqrt(fan_in)  # σ = σ0/√p   (§3.2)
+        else:
+            mu_bound = math.sqrt(3.0 / fan_in)  # μ ~ U[−√(3/p), √(3/p)]  (§3.2)
+            sigma_init = INDEPENDENT_SIGMA  # σ = 0.017                     (§3.2)
+        # Distinct seeds so that a seeded layer's bias_mu is not a copy of kernel_mu's first row.
+        kernel_seed, bias_seed = (None, None) if self.seed is None else (self.seed, self.seed + 1)
+        constant = keras.initializers.Constant(sigma_init)
+        self.kernel_mu = self.add_weight(
+            name="kernel_mu",
+            shape=(fan_in, self.units),
+            initializer=keras.initializers.RandomUniform(-mu_bound, mu_bound, seed=kernel_seed),
+        )
+        self.kernel_sigma = self.add_weight(
+            name="kernel_sigma", shape=(fan_in, self.units), initializer=constant
+        )
+        self.bias_mu = self.add_weight(
+            name="bias_mu",
+            shape=(self.units,),
+            initializer=keras.initializers.RandomUniform(-mu_bound, mu_bound, seed=bias_seed),
+        )
+        self.bias_sigma = self.add_weight(
+            name="bias_sigma", shape=(self.units,), initializer=constant
+        )
+        zeros = keras.initializers.Zeros()
+        if self.factorised:
+            self.epsilon_in = self.add_weight(
+                name="epsilon_in", shape=(fan_in,), initializer=zeros, trainable=False
+            )
+            self.epsilon_out = self.add_weight(
+                name="epsilon_out", shape=(self.units,), initializer=zeros, trainable=False
+            )
+        else:
+            self.kernel_epsilon = self.add_weight(
+                name="kernel_epsilon", shape=(fan_in, self.units), initializer=zeros,
+                trainable=False,
+            )
+            self.bias_epsilon = self.add_weight(
+                name="bias_epsilon", shape=(self.units,), initializer=zeros, trainable=False
+            )
+        self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: fan_in})
+        self.reset_noise()  # start noisy: the first actions already explore
+
+    # ------------------------------------------------------------------ noise
+    def reset_noise(self):
+        """Draw a new noise sample; it stays fixed until the next reset."""
+        fan_in = self.kernel_mu.shape[0]
+        if self.factorised:
+            self.epsilon_in.assign(
+                scale_noise(keras.random.normal((fan_in,), seed=self.noise_generator))
+            )
+            self.epsilon_out.assign(
+                scale_noise(keras.random.normal((self.units,), seed=self.noise_generator))
+            )
+        else:
+            self.kernel_epsilon.assign(
+                keras.random.normal((fan_in, self.units), seed=self.noise_generator)
+            )
+            self.bias_epsilon.assign(
+                keras.random.normal((self.units,), seed=self.noise_generator)
+            )
+
+    def remove_noise(self):
+        """Set the noise to zero: the layer then computes with μ only."""
+        for variable in self.noise_variables:
+            variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
+
+    @property
+    def noise_variables(self):
+        """The non-trainable variables that hold the current noise sample."""
+        if self.factorised:
+            return [self.epsilon_in, self.epsilon_out]
+        return [self.kernel_epsilon, self.bias_epsilon]
+
+    def noise(self):
+        """The current ``(ε_w, ε_b)`` as full tensors (for inspection and plots)."""
+        if self.factorised:
+            return ops.outer(self.epsilon_in, self.epsilon_out), ops.convert_to_tensor(
+                self.epsilon_out
+            )
+        return ops.convert_to_tensor(self.kernel_epsilon), ops.convert_to_tensor(self.bias_epsilon)
+
+    # ----------------------------------------------------------------- forward
+    def call(self, inputs):
+        inputs = ops.cast(inputs, self.compute_dtype)
+        mean = ops.matmul(inputs, self.kernel_mu) + self.bias_mu
+        if self.factorised:
+            # x (σ_w ⊙ f(ε_in) f(ε_out)ᵀ) = ((x ⊙ f(ε_in)) σ_w) ⊙ f(ε_out)      (Eq. 8, 10)
+            noise = ops.matmul(inputs * self.epsilon_in, self.kernel_sigma) * self.epsilon_out
+            noise = noise + self.bias_sigma * self.epsilon_out  # ε_b = f(ε_out)  (Eq. 11)
+        else:
+            noise = ops.matmul(inputs, self.kernel_sigma * self.kernel_epsilon)
+            noise = noise + self.bias_sigma * self.bias_epsilon
+        outputs = mean + noise
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            activation=keras.activations.serialize(self.activation),
+            sigma0=self.sigma0,
+            factorised=self.factorised,
+            seed=self.seed,
+        )
+        return config
+
+
+# --------------------------------------------------------------------------
+# Whole-model helpers
+# --------------------------------------------------------------------------
+def noisy_layers(model):
+    """Every ``NoisyDense`` in ``model``, nested models included, in order."""
+    found = []
+    stack = [model]
+    seen = set()
+    while stack:
+        layer = stack.pop(0)
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if isinstance(layer, NoisyDense):
+            found.append(layer)
+        stack[0:0] = list(getattr(layer, "layers", []))
+    return found
+
+
+def reset_noise(model):
+    """Draw new noise in every ``NoisyDense`` of ``model``."""
+    for layer in noisy_layers(model):
+        layer.reset_noise()
+
+
+def remove_noise(model):
+    """Zero the noise in every ``NoisyDense`` of ``model`` (it then acts with μ only)."""
+    for layer in noisy_layers(model):
+        layer.remove_noise()

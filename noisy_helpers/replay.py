@@ -1,0 +1,319 @@
+"""Experience replay: uniform, and proportional prioritized (Schaul et al. 2016).
+
+Taught in ``notebooks/02_prioritized_replay.ipynb``.
+
+Proportional prioritization (Schaul et al. 2016, §3.3):
+
+* priority of transition ``i``:  ``p_i = (|δ_i| + eps) ** alpha``          (Eq. 1 with α)
+* sampling probability:          ``P(i) = p_i / Σ_k p_k``
+* importance-sampling weight:    ``w_i = (N · P(i)) ** (−β) / max_j w_j``  (§3.4)
+
+``alpha = 0.6`` and ``beta`` annealed linearly from 0.4 to 1 are the paper's
+values for proportional prioritization with the Double DQN agent (Table 3).
+A new transition gets the largest priority seen so far, so that every
+transition is replayed at least once soon after it arrives (Algorithm 1, line 6).
+
+Sampling is stratified: ``[0, Σp)`` is cut into ``batch_size`` equal segments
+and one value is drawn uniformly in each (Appendix B.2.1), which lowers the
+variance of the batch compared with ``batch_size`` independent draws.
+
+Everything is stored in preallocated numpy arrays: no object arrays, no lists
+of tuples.  Observations keep their dtype (``uint8`` frames stay ``uint8``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from .sum_tree import SumTree, _as_index_array
+
+__all__ = [
+    "Batch",
+    "ReplayBuffer",
+    "PrioritizedReplayBuffer",
+    "importance_weights",
+    "linear_schedule",
+]
+
+
+class Batch(NamedTuple):
+    """A sampled minibatch; the first axis of every field is the batch."""
+
+    obs: np.ndarray  # (B, *obs_shape), the buffer's obs dtype
+    actions: np.ndarray  # (B,) int64
+    rewards: np.ndarray  # (B,) float32
+    next_obs: np.ndarray  # (B, *obs_shape)
+    dones: np.ndarray  # (B,) float32: 1.0 where the episode terminated at next_obs
+    weights: np.ndarray  # (B,) float32 importance-sampling weights, max 1
+    indices: np.ndarray  # (B,) int64 slots, to pass back to update_priorities
+
+
+# ----------------------------------------------------------------------------
+# The math, as pure functions that the notebook and the tests share.
+# ----------------------------------------------------------------------------
+def importance_weights(probabilities, buffer_size: int, beta: float) -> np.ndarray:
+    """IS weights ``w_i = (N · P(i)) ** (−β)``, divided by their maximum (Schaul et al. §3.4).
+
+    ``probabilities`` are the sampling probabilities ``P(i)`` of the batch,
+    ``buffer_size`` is ``N``, the number of transitions stored.  Dividing by the
+    maximum only scales the weights down, so the largest weight is exactly 1:
+    the update never grows, for stability.  ``beta = 0`` gives all ones
+    (no correction), ``beta = 1`` fully compensates for the non-uniform sampling.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if isinstance(buffer_size, bool) or not isinstance(buffer_size, (int, np.integer)):
+        raise TypeError(f"buffer_size must be an int, got {buffer_size!r}")
+    if buffer_size < 1:
+        raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"beta must be in [0, 1], got {beta}")
+    if probabilities.size == 0:
+        raise ValueError("probabilities is empty")
+    if not (probabilities.min() > 0 and probabilities.max() <= 1):
+        raise ValueError(f"probabilities must be in (0, 1], got {probabilities}")
+    weights = (buffer_size * probabilities) ** (-beta)
+    weights /= weights.max()  # the rarest transition gets weight 1, all others less
+    return weights.astype(np.float32)
+
+
+def linear_schedule(start: float, end: float, duration: int) -> Callable[[int], float]:
+    """A function ``step -> value`` going linearly from ``start`` to ``end``
+    over ``duration`` steps, then staying at ``end``.
+
+    Used for β, from 0.4 to 1 over training (Schaul et al. §3.4, Table 3)::
+
+        beta = linear_schedule(0.4, 1.0, total_steps)
+        beta(0), beta(total_steps // 2), beta(total_steps)  # 0.4, 0.7, 1.0
+    """
+    if isinstance(duration, bool) or not isinstance(duration, (int, np.integer)):
+        raise TypeError(f"duration must be an int, got {duration!r}")
+    if duration < 1:
+        raise ValueError(f"duration must be >= 1, got {duration}")
+    if not (np.isfinite(start) and np.isfinite(end)):
+        raise ValueError(f"start and end must be finite, got {start}, {end}")
+    start, end = float(start), float(end)
+
+    def value(step: int) -> float:
+        if step < 0:
+            raise ValueError(f"step must be >= 0, got {step}")
+        fraction = min(step / duration, 1.0)
+        return start + fraction * (end - start)
+
+    return value
+
+
+# ----------------------------------------------------------------------------
+# Buffers
+# ----------------------------------------------------------------------------
+class ReplayBuffer:
+    """A ring buffer of transitions, sampled uniformly; all IS weights are 1.
+
+    It has the same interface as :class:`PrioritizedReplayBuffer` so that the
+    agent can switch between them with one config flag.
+    """
+
+    def __init__(self, capacity: int, obs_shape, obs_dtype=np.float32, seed=None):
+        if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)):
+            raise TypeError(f"capacity must be an int, got {capacity!r}")
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.capacity = int(capacity)
+        self.obs_shape = tuple(int(d) for d in np.atleast_1d(obs_shape))
+        if any(d < 1 for d in self.obs_shape):
+            raise ValueError(f"obs_shape must have positive dimensions, got {obs_shape}")
+        self.obs_dtype = np.dtype(obs_dtype)
+        self.obs = np.zeros((self.capacity, *self.obs_shape), dtype=self.obs_dtype)
+        self.next_obs = np.zeros_like(self.obs)
+        self.actions = np.zeros(self.capacity, dtype=np.int64)
+        self.rewards = np.zeros(self.capacity, dtype=np.float32)
+        self.dones = np.zeros(self.capacity, dtype=np.float32)
+        self.rng = np.random.default_rng(seed)
+        self._cursor = 0  # the slot the next add writes
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(capacity={self.capacity}, size={self._size}, "
+            f"obs_shape={self.obs_shape}, obs_dtype={self.obs_dtype})"
+        )
+
+    # ------------------------------------------------------------------ adding
+    def _check_observation(self, value, name: str) -> np.ndarray:
+        array = np.asarray(value)
+        if array.shape != self.obs_shape:
+            raise ValueError(f"{name} must have shape {self.obs_shape}, got {array.shape}")
+        return array
+
+    def add(self, obs, action, reward, next_obs, done) -> int:
+        """Store one transition; returns its slot.  When full, overwrites the oldest.
+
+        ``done`` means the episode *terminated* at ``next_obs`` (no bootstrap);
+        a time-limit truncation is not a termination.
+        """
+        obs = self._check_observation(obs, "obs")
+        next_obs = self._check_observation(next_obs, "next_obs")
+        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+            raise TypeError(f"action must be an int, got {action!r}")
+        if action < 0:
+            raise ValueError(f"action must be >= 0, got {action}")
+        if not math.isfinite(reward):
+            raise ValueError(f"reward must be finite, got {reward}")
+        if not isinstance(done, (bool, np.bool_, int, np.integer)) or done not in (0, 1):
+            raise ValueError(f"done must be a bool, got {done!r}")
+
+        slot = self._cursor
+        self.obs[slot] = obs
+        self.next_obs[slot] = next_obs
+        self.actions[slot] = action
+        self.rewards[slot] = reward
+        self.dones[slot] = done
+        self._cursor = (slot + 1) % self.capacity
+        self._size = min(self._size + 1, self.capacity)
+        self._on_add(slot)
+        return slot
+
+    def _on_add(self, slot: int) -> None:
+        """Hook for subclasses (priorities); nothing to do for uniform replay."""
+
+    # ---------------------------------------------------------------- sampling
+    def _check_batch_size(self, batch_size) -> int:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if batch_size > self._size:
+            raise ValueError(
+                f"cannot sample batch_size={batch_size} from a buffer holding {self._size}"
+            )
+        return int(batch_size)
+
+    def _gather(self, indices: np.ndarray, weights: np.ndarray) -> Batch:
+        return Batch(
+            obs=self.obs[indices],
+            actions=self.actions[indices],
+            rewards=self.rewards[indices],
+            next_obs=self.next_obs[indices],
+            dones=self.dones[indices],
+            weights=weights,
+            indices=indices,
+        )
+
+    def sample(self, batch_size: int, beta: float | None = None) -> Batch:
+        """``batch_size`` transitions drawn uniformly with replacement; weights are 1.
+
+        ``beta`` is accepted (and ignored) so that both buffers share one interface.
+        """
+        batch_size = self._check_batch_size(batch_size)
+        indices = self.rng.integers(0, self._size, size=batch_size)
+        return self._gather(indices, np.ones(batch_size, dtype=np.float32))
+
+    def update_priorities(self, indices, td_errors) -> None:
+        """Uniform replay has no priorities: checks its input, changes nothing."""
+        _check_td_errors(_as_index_array(indices, max(self._size, 1)), td_errors)
+
+
+def _check_td_errors(indices: np.ndarray, td_errors) -> np.ndarray:
+    errors = np.asarray(td_errors, dtype=np.float64).reshape(-1)
+    if errors.size != indices.size:
+        raise ValueError(
+            f"indices and td_errors differ in length: {indices.size} != {errors.size}"
+        )
+    if not np.isfinite(errors).all():
+        raise ValueError(f"td_errors must be finite, got {errors[~np.isfinite(errors)][0]}")
+    return errors
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """Proportional prioritized replay on a :class:`~noisy_helpers.SumTree`.
+
+    >>> buffer = PrioritizedReplayBuffer(1000, obs_shape=(4,), seed=0)
+    >>> for t in range(100):
+    ...     _ = buffer.add(np.zeros(4), 0, 1.0, np.zeros(4), False)
+    >>> batch = buffer.sample(32, beta=0.4)
+    >>> buffer.update_priorities(batch.indices, td_errors=np.ones(32))
+
+    ``add`` does not walk the tree: it only records which slots are new.  All
+    new slots share one priority (the maximum so far, which only
+    ``update_priorities`` can change), so they are written into the tree in
+    one vectorised update at the next ``sample`` or ``update_priorities``.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape,
+        obs_dtype=np.float32,
+        alpha: float = 0.6,
+        eps: float = 1e-6,
+        seed=None,
+    ):
+        if not (np.isfinite(alpha) and alpha >= 0):
+            raise ValueError(f"alpha must be >= 0, got {alpha}")
+        if not (np.isfinite(eps) and eps > 0):
+            raise ValueError(f"eps must be > 0, got {eps}")
+        super().__init__(capacity, obs_shape, obs_dtype, seed)
+        self.alpha = float(alpha)
+        self.eps = float(eps)
+        self._tree = SumTree(self.capacity)
+        #: The largest priority ``p_i`` given so far; new transitions get it.
+        self.max_priority = 1.0
+        self._pending_start = 0  # slots [start, start + count) (mod capacity) await the tree
+        self._pending_count = 0
+        # Slots of the last sample, marked with that sample's number so that
+        # update_priorities can refuse indices from elsewhere (or overwritten since).
+        self._sample_number = 0
+        self._sampled_in = np.zeros(self.capacity, dtype=np.int64)
+
+    @property
+    def tree(self) -> SumTree:
+        """The sum tree of priorities, with every added transition in it."""
+        self._flush_pending()
+        return self._tree
+
+    def _on_add(self, slot: int) -> None:
+        if self._pending_count == 0:
+            self._pending_start = slot
+        self._pending_count = min(self._pending_count + 1, self.capacity)
+        self._sampled_in[slot] = 0  # a new transition: old indices to it are stale
+
+    def _flush_pending(self) -> None:
+        if self._pending_count:
+            slots = (self._pending_start + np.arange(self._pending_count)) % self.capacity
+            self._tree.update(slots, self.max_priority)
+            self._pending_count = 0
+
+    def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
+        """Stratified proportional sample with IS weights for ``beta``."""
+        batch_size = self._check_batch_size(batch_size)
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError(f"beta must be in [0, 1], got {beta}")
+        self._flush_pending()
+        total = self._tree.total
+        # One uniform draw inside each of batch_size equal segments of [0, total).
+        segment = total / batch_size
+        targets = (np.arange(batch_size) + self.rng.random(batch_size)) * segment
+        indices, priorities = self._tree._search(targets)
+        probabilities = priorities / total  # P(i) = p_i / sum_k p_k
+        weights = importance_weights(probabilities, self._size, beta)
+        self._sample_number += 1
+        self._sampled_in[indices] = self._sample_number
+        return self._gather(indices, weights)
+
+    def update_priorities(self, indices, td_errors) -> None:
+        """Set ``p_i = (|δ_i| + eps) ** alpha`` for the slots of the last sample."""
+        slots = _as_index_array(indices, self.capacity)
+        errors = _check_td_errors(slots, td_errors)
+        if self._sample_number == 0 or not (self._sampled_in[slots] == self._sample_number).all():
+            raise ValueError(
+                "indices must come from the last sample() (and not be overwritten since)"
+            )
+        priorities = (np.abs(errors) + self.eps) ** self.alpha
+        self._flush_pending()
+        self._tree._write(slots, priorities)
+        self.max_priority = max(self.max_priority, float(priorities.max()))

@@ -1,0 +1,237 @@
+"""A sum tree: the data structure behind proportional prioritized replay.
+
+Taught in ``notebooks/01_sum_tree.ipynb``.
+
+Prioritized replay (Schaul et al. 2016, §3.3) samples transition ``i`` with
+probability ``P(i) = p_i / Σ_k p_k``.  A sum tree keeps the priorities ``p_i`` in
+its leaves and, in every inner node, the sum of the leaves below it.  Then
+
+* the total ``Σ_k p_k`` is the root, read in O(1);
+* changing one priority touches one node per level, O(log N);
+* finding the leaf ``i`` with ``prefix(i) <= v < prefix(i + 1)`` (where
+  ``prefix(i) = p_0 + ... + p_{i-1}``) walks from the root to a leaf, O(log N).
+  Drawing ``v ~ U[0, total)`` and finding its leaf samples ``i`` with
+  probability ``P(i)``.
+
+Layout.  The leaves are padded to the next power of two, ``size``.  Node 1 is
+the root, node ``k`` has children ``2k`` and ``2k + 1``, and leaf ``i`` is node
+``size + i``.  Padding leaves hold 0 and are never returned.  Seen as pairs,
+``tree.reshape(-1, 2)[k]`` is exactly the two children of node ``k``, which
+lets one numpy gather read both children for a whole batch at once.
+
+Every operation works on a whole batch per tree level: there is no Python loop
+over the batch or over the leaves, only over the ~log2(N) levels.
+
+Floating point.  Parents are always *recomputed* from their children
+(``parent = left + right``), never updated by adding a delta.  Delta updates
+drift: after millions of ``+= new - old`` a parent no longer equals the sum of
+its children, and a subtree whose leaves are all 0 can keep a tiny positive
+sum, so that zero-priority leaves get sampled.  Recomputing keeps every node
+equal to ``fl(left + right)`` exactly, so a subtree of zeros sums to exactly 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["SumTree"]
+
+# Near the root a level is small enough to handle whole: level 10 has 1024 nodes.
+_TOP_LEVELS = 10
+
+
+def _as_index_array(indices, capacity: int, name: str = "indices") -> np.ndarray:
+    """Return ``indices`` as a 1-D int64 array, or raise ``ValueError``/``TypeError``."""
+    array = np.asarray(indices)
+    if array.dtype.kind not in "iu" and array.size:
+        raise TypeError(f"{name} must be integers, got dtype {array.dtype} ({indices!r})")
+    if array.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or 1-D, got shape {array.shape}")
+    array = array.reshape(-1).astype(np.int64, copy=False)
+    if array.size and (array.min() < 0 or array.max() >= capacity):
+        bad = array[(array < 0) | (array >= capacity)][0]
+        raise ValueError(f"{name} out of range [0, {capacity}): got {bad}")
+    return array
+
+
+class SumTree:
+    """A binary sum tree over ``capacity`` non-negative priorities (all 0 at first).
+
+    >>> tree = SumTree(4)
+    >>> tree.update([0, 1, 2, 3], [1.0, 2.0, 3.0, 4.0])
+    >>> tree.total
+    10.0
+    >>> tree.find([0.0, 0.99, 1.0, 2.5, 9.99]).tolist()
+    [0, 0, 1, 1, 3]
+    """
+
+    def __init__(self, capacity: int):
+        if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)):
+            raise TypeError(f"capacity must be an int, got {capacity!r}")
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.capacity = int(capacity)
+        #: Number of leaves after padding to a power of two.
+        self.size = 1 << (self.capacity - 1).bit_length()
+        #: Number of levels below the root (the root is level 0, leaves level depth).
+        self.depth = self.size.bit_length() - 1
+        # Node 0 is unused so that node k's children are 2k and 2k + 1.
+        self._tree = np.zeros(2 * self.size, dtype=np.float64)
+        self._pairs = self._tree.reshape(-1, 2)  # _pairs[k] == children of node k
+        #: Levels handled as one block near the root (see ``find``); level
+        #: ``top_levels`` has at most 1024 nodes.
+        self.top_levels = min(self.depth, _TOP_LEVELS)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def total(self) -> float:
+        """The sum of all priorities (the root)."""
+        return float(self._tree[1])
+
+    @property
+    def priorities(self) -> np.ndarray:
+        """A read-only view of the ``capacity`` leaf priorities."""
+        view = self._tree[self.size : self.size + self.capacity]
+        view.flags.writeable = False
+        return view
+
+    def __len__(self) -> int:
+        return self.capacity
+
+    def __getitem__(self, indices):
+        """Leaf priorities at ``indices`` (a scalar index gives a float)."""
+        flat = _as_index_array(indices, self.capacity)
+        values = self._tree[self.size + flat]
+        return float(values[0]) if np.ndim(indices) == 0 else values
+
+    def __repr__(self) -> str:
+        return f"SumTree(capacity={self.capacity}, total={self.total:.6g})"
+
+    # ----------------------------------------------------------------- updating
+    def update(self, indices, priorities) -> None:
+        """Set the priority of each leaf in ``indices``.
+
+        ``indices`` and ``priorities`` are scalars or 1-D arrays of the same
+        length (a scalar priority is used for every index).  When an index
+        appears more than once, the last of its priorities wins.  Priorities
+        must be finite and >= 0.  On bad input nothing changes.
+        """
+        leaves = _as_index_array(indices, self.capacity)
+        values = np.asarray(priorities, dtype=np.float64)
+        if values.ndim > 1:
+            raise ValueError(f"priorities must be a scalar or 1-D, got shape {values.shape}")
+        if values.ndim == 0:
+            values = np.full(leaves.shape, float(values))
+        if values.shape != leaves.shape:
+            raise ValueError(
+                f"indices and priorities differ in length: {leaves.size} != {values.size}"
+            )
+        if not np.isfinite(values).all():
+            raise ValueError(f"priorities must be finite, got {values[~np.isfinite(values)][0]}")
+        if values.size and values.min() < 0:
+            raise ValueError(f"priorities must be >= 0, got {values.min()}")
+        if leaves.size:
+            self._write(leaves, values)
+
+    def _write(self, leaves: np.ndarray, values: np.ndarray) -> None:
+        """``update`` without the checks: ``leaves`` int64 in range, ``values`` valid."""
+        nodes = leaves + self.size
+        self._tree[nodes] = values
+        if leaves.size > 1 and not np.array_equal(self._tree[nodes], values):
+            # A repeated index with different values: numpy does not promise
+            # which write lands last, so write each index's last value once.
+            reversed_unique, first_in_reversed = np.unique(leaves[::-1], return_index=True)
+            nodes = reversed_unique + self.size
+            self._tree[nodes] = values[leaves.size - 1 - first_in_reversed]
+        # Recompute the touched parents level by level down to the top block;
+        # a node listed twice just gets the same value twice.
+        tree = self._tree
+        for _ in range(self.depth - self.top_levels):
+            nodes = nodes >> 1
+            left = 2 * nodes
+            tree[nodes] = tree[left] + tree[left + 1]
+        # The top block is small (< 2**top_levels nodes): recompute it whole,
+        # one contiguous slice per level, cheaper than gathering and scattering.
+        for level in range(self.top_levels - 1, -1, -1):
+            lo, hi = 1 << level, 2 << level
+            np.add(self._pairs[lo:hi, 0], self._pairs[lo:hi, 1], out=self._tree[lo:hi])
+
+    # ------------------------------------------------------------------ finding
+    def find(self, values):
+        """For each ``v`` return the leaf ``i`` with ``prefix(i) <= v < prefix(i + 1)``.
+
+        ``values`` is a scalar or 1-D array in ``[0, total]``; ``v == total``
+        returns the last leaf of positive priority.  Leaves of priority 0 are
+        never returned.  Raises ``ValueError`` if the tree is empty (total 0)
+        or a value is outside ``[0, total]``.
+        """
+        targets = np.asarray(values, dtype=np.float64)
+        if targets.ndim > 1:
+            raise ValueError(f"values must be a scalar or 1-D, got shape {targets.shape}")
+        total = self._tree[1]
+        if total <= 0:
+            raise ValueError("cannot find in a sum tree whose total priority is 0")
+        flat = targets.reshape(-1)
+        outside = ~np.isfinite(flat) | (flat < 0) | (flat > total)
+        if outside.any():
+            raise ValueError(f"values must lie in [0, total={total}], got {flat[outside][0]}")
+        indices, _ = self._search(flat)
+        return int(indices[0]) if targets.ndim == 0 else indices
+
+    def _search(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``find`` without the checks, for ``values`` (1-D float64) in ``[0, total]``
+        with total > 0.  Returns the leaf indices and their priorities."""
+        # v == total belongs to the last positive leaf: search just below it.
+        values = np.minimum(values, math.nextafter(float(self._tree[1]), 0.0))
+        nodes = self._descend(values)
+        priorities = self._tree.take(nodes)
+        # Rounding can, very rarely, carry v past the end of a subtree and onto a
+        # zero leaf; redo those few with the guarded walk from the root.
+        zero = priorities == 0
+        if zero.any():
+            nodes[zero] = self._descend_guarded(values[zero])
+            priorities = self._tree.take(nodes)
+        return nodes - self.size, priorities
+
+    def _descend(self, remaining: np.ndarray) -> np.ndarray:
+        """Walk root → leaf for every value at once; returns the leaves' node ids.
+
+        The first ``top_levels`` levels are one step: the prefix sums of the
+        (at most 1024) nodes of level ``top_levels`` and a binary search in
+        them say which of those nodes holds each v.  Below it, each level is
+        one step for the whole batch: go right iff v >= sum(left child), and
+        then subtract the left sum.
+        """
+        first = 1 << self.top_levels
+        bounds = np.zeros(first + 1)
+        np.cumsum(self._tree[first : 2 * first], out=bounds[1:])  # sums before each node
+        slot = np.searchsorted(bounds, remaining, side="right") - 1
+        np.minimum(slot, first - 1, out=slot)
+        remaining = remaining - bounds[slot]
+        nodes = slot + first
+        tree = self._tree
+        for _ in range(self.depth - self.top_levels):
+            nodes = 2 * nodes  # left children
+            left = tree[nodes]  # their sums
+            go_right = remaining >= left
+            remaining = remaining - left * go_right
+            nodes = nodes + go_right
+        return nodes
+
+    def _descend_guarded(self, remaining: np.ndarray) -> np.ndarray:
+        """The same walk, one level at a time from the root, keeping v strictly
+        below the sum of the child it enters: every node visited then has a
+        positive sum, so the leaf reached has a positive priority."""
+        nodes = np.ones(remaining.shape, dtype=np.int64)
+        for _ in range(self.depth):
+            left, right = self._pairs[nodes, 0], self._pairs[nodes, 1]
+            go_right = (remaining >= left) & (right > 0)
+            remaining = np.where(
+                go_right,
+                np.minimum(remaining - left, np.nextafter(right, 0.0)),
+                np.minimum(remaining, np.nextafter(left, 0.0)),
+            )
+            nodes = 2 * nodes + go_right
+        return nodes
