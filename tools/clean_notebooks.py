@@ -27,7 +27,6 @@ def clean(notebook: dict) -> dict:
         }
     for cell in notebook.get("cells", []):
         cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k == "tags"}
-        cell.pop("id", None) if notebook.get("nbformat_minor", 0) < 5 else None
         if cell["cell_type"] == "code":
             cell["execution_count"] = None
             for output in cell.get("outputs", []):
