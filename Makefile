@@ -7,9 +7,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test unit notebooks bench clean-notebooks check-notebooks clean
+.PHONY: test unit notebooks bench lab clean-notebooks check-notebooks clean
 
-test: unit notebooks
+test: check-notebooks unit notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(BIN)/python:
 # Reinstall only when the package metadata changes.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[dev]"
 	touch $(STAMP)
 
 unit: $(STAMP)
@@ -29,6 +29,10 @@ notebooks: $(STAMP)
 # Speed of the sum tree / replay against the original notebook's pure-Python tree.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_replay.py
+
+# Open the notebooks in this environment.
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 # Strip execution counts and metadata noise from committed notebooks (outputs are kept).
 clean-notebooks: $(STAMP)

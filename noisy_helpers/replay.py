@@ -74,6 +74,11 @@ def importance_weights(probabilities, buffer_size: int, beta: float) -> np.ndarr
         raise ValueError("probabilities is empty")
     if not (probabilities.min() > 0 and probabilities.max() <= 1):
         raise ValueError(f"probabilities must be in (0, 1], got {probabilities}")
+    return _importance_weights(probabilities, buffer_size, beta)
+
+
+def _importance_weights(probabilities: np.ndarray, buffer_size: int, beta: float) -> np.ndarray:
+    """``importance_weights`` without the checks (the buffer's inputs are valid by construction)."""
     weights = (buffer_size * probabilities) ** (-beta)
     weights /= weights.max()  # the rarest transition gets weight 1, all others less
     return weights.astype(np.float32)
@@ -194,11 +199,11 @@ class ReplayBuffer:
         return int(batch_size)
 
     def _gather(self, indices: np.ndarray, weights: np.ndarray) -> Batch:
-        return Batch(
-            obs=self.obs[indices],
+        return Batch(  # take(axis=0) is the fast gather of whole rows
+            obs=self.obs.take(indices, axis=0),
             actions=self.actions[indices],
             rewards=self.rewards[indices],
-            next_obs=self.next_obs[indices],
+            next_obs=self.next_obs.take(indices, axis=0),
             dones=self.dones[indices],
             weights=weights,
             indices=indices,
@@ -238,10 +243,14 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     >>> batch = buffer.sample(32, beta=0.4)
     >>> buffer.update_priorities(batch.indices, td_errors=np.ones(32))
 
-    ``add`` does not walk the tree: it only records which slots are new.  All
-    new slots share one priority (the maximum so far, which only
-    ``update_priorities`` can change), so they are written into the tree in
-    one vectorised update at the next ``sample`` or ``update_priorities``.
+    Batched tree writes.  Walking the tree costs about the same for one leaf
+    as for a hundred (numpy works per level, for all leaves at once), so
+    ``add`` and ``update_priorities`` do not walk it: they queue their
+    ``(slots, priorities)`` in order, and the queue is written in one
+    vectorised update just before the tree is next read (``sample``, or the
+    ``tree`` property).  Order is kept, so the last write to a slot wins, and
+    each new transition gets the maximum priority *as of its add*: exactly
+    what immediate writes would give.
     """
 
     def __init__(
@@ -263,44 +272,58 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._tree = SumTree(self.capacity)
         #: The largest priority ``p_i`` given so far; new transitions get it.
         self.max_priority = 1.0
-        self._pending_start = 0  # slots [start, start + count) (mod capacity) await the tree
-        self._pending_count = 0
+        # Queued tree writes: earlier (slots, priorities) chunks, then the run of
+        # slots added since, [start, start + count) mod capacity, at max_priority.
+        self._queued: list[tuple[np.ndarray, np.ndarray]] = []
+        self._added_start = 0
+        self._added_count = 0
         # Slots of the last sample, marked with that sample's number so that
         # update_priorities can refuse indices from elsewhere (or overwritten since).
         self._sample_number = 0
         self._sampled_in = np.zeros(self.capacity, dtype=np.int64)
+        self._strata = np.arange(0, dtype=np.float64)  # 0, 1, ..., batch_size - 1
 
     @property
     def tree(self) -> SumTree:
-        """The sum tree of priorities, with every added transition in it."""
-        self._flush_pending()
+        """The sum tree of priorities, with every queued write applied."""
+        self._write_queued()
         return self._tree
 
     def _on_add(self, slot: int) -> None:
-        if self._pending_count == 0:
-            self._pending_start = slot
-        self._pending_count = min(self._pending_count + 1, self.capacity)
+        if self._added_count == 0:
+            self._added_start = slot
+        self._added_count = min(self._added_count + 1, self.capacity)
         self._sampled_in[slot] = 0  # a new transition: old indices to it are stale
 
-    def _flush_pending(self) -> None:
-        if self._pending_count:
-            slots = (self._pending_start + np.arange(self._pending_count)) % self.capacity
-            self._tree.update(slots, self.max_priority)
-            self._pending_count = 0
+    def _queue_added(self) -> None:
+        """Move the run of added slots into the queue, at today's max priority."""
+        if self._added_count:
+            slots = (self._added_start + np.arange(self._added_count)) % self.capacity
+            self._queued.append((slots, np.full(slots.shape, self.max_priority)))
+            self._added_count = 0
+
+    def _write_queued(self) -> None:
+        self._queue_added()
+        if self._queued:
+            slots, priorities = (np.concatenate(parts) for parts in zip(*self._queued))
+            self._queued.clear()
+            self._tree._write(slots, priorities)  # in order: the last write to a slot wins
 
     def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
         """Stratified proportional sample with IS weights for ``beta``."""
         batch_size = self._check_batch_size(batch_size)
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta must be in [0, 1], got {beta}")
-        self._flush_pending()
+        self._write_queued()
         total = self._tree.total
         # One uniform draw inside each of batch_size equal segments of [0, total).
         segment = total / batch_size
-        targets = (np.arange(batch_size) + self.rng.random(batch_size)) * segment
+        if self._strata.size != batch_size:
+            self._strata = np.arange(batch_size, dtype=np.float64)
+        targets = (self._strata + self.rng.random(batch_size)) * segment
         indices, priorities = self._tree._search(targets)
         probabilities = priorities / total  # P(i) = p_i / sum_k p_k
-        weights = importance_weights(probabilities, self._size, beta)
+        weights = _importance_weights(probabilities, self._size, beta)
         self._sample_number += 1
         self._sampled_in[indices] = self._sample_number
         return self._gather(indices, weights)
@@ -308,12 +331,19 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def update_priorities(self, indices, td_errors) -> None:
         """Set ``p_i = (|δ_i| + eps) ** alpha`` for the slots of the last sample."""
         slots = _as_index_array(indices, self.capacity)
-        errors = _check_td_errors(slots, td_errors)
+        errors = np.asarray(td_errors, dtype=np.float64).reshape(-1)
+        if errors.size != slots.size:
+            raise ValueError(
+                f"indices and td_errors differ in length: {slots.size} != {errors.size}"
+            )
         if self._sample_number == 0 or not (self._sampled_in[slots] == self._sample_number).all():
             raise ValueError(
                 "indices must come from the last sample() (and not be overwritten since)"
             )
         priorities = (np.abs(errors) + self.eps) ** self.alpha
-        self._flush_pending()
-        self._tree._write(slots, priorities)
-        self.max_priority = max(self.max_priority, float(priorities.max()))
+        largest = float(priorities.max()) if priorities.size else self.max_priority
+        if not math.isfinite(largest):  # NaN and inf propagate to the max
+            _check_td_errors(slots, errors)  # raises, naming the bad value
+        self._queue_added()  # slots added before this call keep the max as it was
+        self._queued.append((slots, priorities))
+        self.max_priority = max(self.max_priority, largest)

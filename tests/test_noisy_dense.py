@@ -1,0 +1,225 @@
+"""Tests for noisy_helpers/noisy_dense.py (Fortunato et al. 2018, §3)."""
+
+import math
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import noisy_helpers as nh  # noqa: E402
+from noisy_helpers.noisy_dense import INDEPENDENT_SIGMA, scale_noise  # noqa: E402
+
+FAN_IN, UNITS = 64, 16
+
+
+def built_layer(**kwargs):
+    layer = nh.NoisyDense(UNITS, **kwargs)
+    layer.build((None, FAN_IN))
+    return layer
+
+
+def inputs(batch=5, fan_in=FAN_IN, seed=0):
+    return np.random.default_rng(seed).normal(size=(batch, fan_in)).astype("float32")
+
+
+def small_model(seed=0):
+    return keras.Sequential(
+        [
+            keras.Input((FAN_IN,)),
+            nh.NoisyDense(32, activation="relu", seed=seed),
+            nh.NoisyDense(4, seed=seed + 10),
+        ]
+    )
+
+
+# ------------------------------------------------------------ initialisation
+def test_factorised_init_mu_uniform_within_one_over_sqrt_p_and_sigma_is_sigma0_over_sqrt_p():
+    layer = built_layer(seed=1)
+    bound = 1 / math.sqrt(FAN_IN)
+    for mu in [layer.kernel_mu.numpy(), layer.bias_mu.numpy()]:
+        assert np.all(np.abs(mu) <= bound)
+    kernel_mu = layer.kernel_mu.numpy()
+    assert kernel_mu.min() < -0.9 * bound and kernel_mu.max() > 0.9 * bound  # fills the range
+    assert abs(kernel_mu.std() - bound / math.sqrt(3)) < 0.1 * bound  # U[-b, b] has sd b/√3
+    # σ = σ0/√p for the weights AND the biases (§3.2).
+    assert np.allclose(layer.kernel_sigma.numpy(), 0.5 / math.sqrt(FAN_IN))
+    assert np.allclose(layer.bias_sigma.numpy(), 0.5 / math.sqrt(FAN_IN))
+
+
+def test_sigma0_scales_the_initial_sigma():
+    assert np.allclose(built_layer(sigma0=0.1).kernel_sigma.numpy(), 0.1 / math.sqrt(FAN_IN))
+
+
+def test_independent_init_mu_within_sqrt_3_over_p_and_sigma_0_017():
+    layer = built_layer(factorised=False, seed=2)
+    bound = math.sqrt(3 / FAN_IN)
+    assert np.all(np.abs(layer.kernel_mu.numpy()) <= bound)
+    assert layer.kernel_mu.numpy().max() > 0.9 * bound
+    assert np.allclose(layer.kernel_sigma.numpy(), INDEPENDENT_SIGMA)
+    assert np.allclose(layer.bias_sigma.numpy(), INDEPENDENT_SIGMA)
+
+
+def test_weights_have_the_paper_names_and_only_mu_and_sigma_are_trainable():
+    layer = built_layer()
+    assert [w.name for w in layer.trainable_weights] == [
+        "kernel_mu", "kernel_sigma", "bias_mu", "bias_sigma"
+    ]
+    assert [w.name for w in layer.non_trainable_weights] == ["epsilon_in", "epsilon_out"]
+
+
+# ------------------------------------------------------------------- noise
+def test_f_is_sign_times_sqrt_abs():
+    assert np.allclose(scale_noise(np.array([4.0, -9.0, 0.0, 0.25])), [2.0, -3.0, 0.0, 0.5])
+
+
+def test_factorised_noise_is_the_outer_product_of_f_eps_in_and_f_eps_out():
+    layer = built_layer(seed=3)
+    epsilon_w, epsilon_b = (t.numpy() for t in layer.noise())
+    eps_in, eps_out = layer.epsilon_in.numpy(), layer.epsilon_out.numpy()
+    assert np.allclose(epsilon_w, np.outer(eps_in, eps_out))
+    assert np.allclose(epsilon_b, eps_out)
+    assert np.linalg.matrix_rank(epsilon_w) == 1
+
+
+def test_factorised_noise_has_the_moments_of_f_of_a_standard_normal():
+    layer = nh.NoisyDense(1000, seed=4)
+    layer.build((None, 1000))
+    samples = []
+    for _ in range(20):
+        layer.reset_noise()
+        samples.append(layer.epsilon_in.numpy())
+    samples = np.concatenate(samples)
+    # f(x) = sgn(x)√|x| with x ~ N(0, 1): mean 0, E[f(x)²] = E|x| = √(2/π).
+    assert abs(samples.mean()) < 0.02
+    assert abs((samples**2).mean() - math.sqrt(2 / math.pi)) < 0.02
+
+
+def test_output_equals_the_explicit_noisy_weights_formula():
+    for factorised in [True, False]:
+        layer = built_layer(seed=5, factorised=factorised)
+        x = inputs()
+        epsilon_w, epsilon_b = (t.numpy() for t in layer.noise())
+        weights = layer.kernel_mu.numpy() + layer.kernel_sigma.numpy() * epsilon_w  # Eq. (8)
+        bias = layer.bias_mu.numpy() + layer.bias_sigma.numpy() * epsilon_b
+        assert np.allclose(layer(x).numpy(), x @ weights + bias, atol=1e-5)
+
+
+def test_noise_is_fixed_between_calls_until_reset():
+    layer = built_layer(seed=6)
+    x = inputs()
+    first, second = layer(x).numpy(), layer(x).numpy()
+    assert np.array_equal(first, second)
+    layer.reset_noise()
+    assert not np.allclose(layer(x).numpy(), first)
+
+
+def test_remove_noise_leaves_mu_only():
+    layer = built_layer(seed=7)
+    layer.remove_noise()
+    x = inputs()
+    expected = x @ layer.kernel_mu.numpy() + layer.bias_mu.numpy()
+    assert np.allclose(layer(x).numpy(), expected, atol=1e-5)
+
+
+def test_sigma0_zero_means_no_noise_at_all():
+    layer = built_layer(sigma0=0.0, seed=8)
+    x = inputs()
+    expected = x @ layer.kernel_mu.numpy() + layer.bias_mu.numpy()
+    assert np.allclose(layer(x).numpy(), expected, atol=1e-5)
+
+
+def test_model_helpers_find_reset_and_remove_noise_in_every_noisy_layer():
+    inner = small_model(seed=20)
+    outer = keras.Sequential([keras.Input((FAN_IN,)), keras.layers.Dense(FAN_IN), inner])
+    layers = nh.noisy_layers(outer)
+    assert len(layers) == 2 and all(isinstance(l, nh.NoisyDense) for l in layers)
+    before = [l.epsilon_in.numpy().copy() for l in layers]
+    nh.reset_noise(outer)
+    assert all(not np.allclose(b, l.epsilon_in.numpy()) for b, l in zip(before, layers))
+    nh.remove_noise(outer)
+    assert all(np.all(v.numpy() == 0) for l in layers for v in l.noise_variables)
+
+
+def test_reset_noise_works_inside_tf_function():
+    model = small_model(seed=30)
+    x = inputs()
+
+    @tf.function
+    def resample_and_predict():
+        nh.reset_noise(model)
+        return model(x)
+
+    first, second = resample_and_predict().numpy(), resample_and_predict().numpy()
+    assert not np.allclose(first, second)
+    assert np.allclose(model(x).numpy(), second)  # the noise stays after the call
+
+
+def test_layers_with_different_seeds_draw_independent_noise_and_same_seed_repeats():
+    a, b, c = built_layer(seed=40), built_layer(seed=41), built_layer(seed=40)
+    assert not np.allclose(a.epsilon_in.numpy(), b.epsilon_in.numpy())
+    assert np.array_equal(a.epsilon_in.numpy(), c.epsilon_in.numpy())
+    assert np.array_equal(a.kernel_mu.numpy(), c.kernel_mu.numpy())
+    assert not np.allclose(a.kernel_mu.numpy()[0], a.bias_mu.numpy())
+
+
+def test_gradients_reach_mu_and_sigma():
+    layer = built_layer(seed=9)
+    x = tf.constant(inputs())
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(x) ** 2)
+    gradients = tape.gradient(loss, layer.trainable_weights)
+    assert all(g is not None and np.any(g.numpy() != 0) for g in gradients)
+
+
+# --------------------------------------------------------------- save/load
+def test_keras_file_round_trip_gives_identical_outputs(tmp_path):
+    model = small_model(seed=50)
+    x = inputs()
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert np.array_equal(model(x).numpy(), loaded(x).numpy())
+    assert isinstance(loaded.layers[0], nh.NoisyDense)
+    assert loaded.layers[0].get_config()["sigma0"] == 0.5
+
+
+def test_weights_h5_round_trip_restores_mu_sigma_and_noise(tmp_path):
+    model, other = small_model(seed=60), small_model(seed=61)
+    x = inputs()
+    path = tmp_path / "model.weights.h5"
+    model.save_weights(path)
+    other.load_weights(path)
+    assert np.array_equal(model(x).numpy(), other(x).numpy())
+
+
+# --------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(units=0), ValueError, "units"),
+        (dict(units=-2), ValueError, "units"),
+        (dict(units=2.0), TypeError, "units"),
+        (dict(units=True), TypeError, "units"),
+        (dict(units=3, sigma0=-0.1), ValueError, "sigma0"),
+        (dict(units=3, sigma0=float("nan")), ValueError, "sigma0"),
+        (dict(units=3, factorised="yes"), TypeError, "factorised"),
+        (dict(units=3, seed=1.5), TypeError, "seed"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        nh.NoisyDense(**kwargs)
+
+
+def test_input_of_rank_one_is_refused():
+    with pytest.raises(ValueError, match="rank >= 2"):
+        nh.NoisyDense(3)(np.ones(4, dtype="float32"))
+
+
+def test_input_with_unknown_last_dimension_is_refused():
+    with pytest.raises(ValueError, match="known last dimension"):
+        nh.NoisyDense(3)(keras.Input(shape=(None,)))

@@ -1,0 +1,332 @@
+"""Tests for noisy_helpers/replay.py.
+
+Hand-checked buffer used below (alpha = 1, eps = 0 in the limit): four
+transitions with |δ| = 1, 1, 2, 4 get priorities 1, 1, 2, 4, total 8::
+
+                 8
+              /     \\
+             2       6
+            / \\     / \\
+           1   1   2   4        P = 1/8, 1/8, 2/8, 4/8
+
+and with N = 4, beta = 1 the IS weights are (N P)^-1 = 2, 2, 1, 0.5, divided
+by their max: 1, 1, 0.5, 0.25.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from noisy_helpers import (
+    Batch,
+    PrioritizedReplayBuffer,
+    ReplayBuffer,
+    importance_weights,
+    linear_schedule,
+)
+
+
+def fill(buffer, count, start=0):
+    for t in range(start, start + count):
+        buffer.add(np.full(buffer.obs_shape, t), t % 3, float(t), np.full(buffer.obs_shape, t + 1), t % 5 == 4)
+    return buffer
+
+
+def snapshot(buffer):
+    state = {
+        name: getattr(buffer, name).copy()
+        for name in ["obs", "next_obs", "actions", "rewards", "dones"]
+    }
+    state["size"], state["cursor"] = len(buffer), buffer._cursor
+    if isinstance(buffer, PrioritizedReplayBuffer):
+        state["tree"] = buffer.tree._tree.copy()
+        state["max_priority"] = buffer.max_priority
+    return state
+
+
+def assert_same_state(buffer, state):
+    for name, value in snapshot(buffer).items():
+        assert np.array_equal(value, state[name]), name
+
+
+# ------------------------------------------------------ pure functions
+def test_importance_weights_match_the_hand_computed_example():
+    weights = importance_weights([1 / 8, 1 / 8, 2 / 8, 4 / 8], buffer_size=4, beta=1.0)
+    assert weights.tolist() == [1.0, 1.0, 0.5, 0.25]
+
+
+def test_importance_weights_are_all_one_at_beta_zero_and_max_is_always_one():
+    probabilities = np.array([0.1, 0.2, 0.3, 0.4])
+    assert np.all(importance_weights(probabilities, 10, 0.0) == 1.0)
+    for beta in [0.2, 0.4, 0.7, 1.0]:
+        assert importance_weights(probabilities, 10, beta).max() == 1.0
+
+
+def test_importance_weights_do_not_depend_on_buffer_size_after_normalising():
+    probabilities = np.array([0.05, 0.15, 0.3])
+    assert np.allclose(
+        importance_weights(probabilities, 7, 0.6), importance_weights(probabilities, 70_000, 0.6)
+    )
+
+
+def test_linear_schedule_anneals_beta_from_0_4_to_1_and_stays():
+    beta = linear_schedule(0.4, 1.0, 100)
+    assert [round(beta(s), 6) for s in [0, 25, 50, 100, 1000]] == [0.4, 0.55, 0.7, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda: importance_weights([0.5, 0.0], 4, 0.5), ValueError),
+        (lambda: importance_weights([0.5, 1.5], 4, 0.5), ValueError),
+        (lambda: importance_weights([0.5], 4, 1.5), ValueError),
+        (lambda: importance_weights([0.5], 0, 0.5), ValueError),
+        (lambda: importance_weights([], 4, 0.5), ValueError),
+        (lambda: linear_schedule(0.4, 1.0, 0), ValueError),
+        (lambda: linear_schedule(0.4, 1.0, 10.0), TypeError),
+        (lambda: linear_schedule(0.4, 1.0, 10)(-1), ValueError),
+    ],
+)
+def test_pure_functions_refuse_bad_input(call, error):
+    with pytest.raises(error):
+        call()
+
+
+# --------------------------------------------------- prioritized buffer
+def test_hand_checked_priorities_probabilities_and_weights():
+    buffer = fill(PrioritizedReplayBuffer(4, obs_shape=(2,), alpha=1.0, eps=1e-12, seed=0), 4)
+    batch = buffer.sample(4, beta=1.0)  # equal priorities: each segment is one slot
+    assert batch.indices.tolist() == [0, 1, 2, 3]
+    buffer.update_priorities(batch.indices, [1.0, 1.0, 2.0, 4.0])
+    assert np.allclose(buffer.tree.priorities, [1, 1, 2, 4])
+    assert buffer.tree.total == pytest.approx(8.0)
+    counts = np.bincount(
+        np.concatenate([buffer.sample(4, beta=1.0).indices for _ in range(4000)]), minlength=4
+    )
+    assert np.allclose(counts / counts.sum(), [1 / 8, 1 / 8, 2 / 8, 4 / 8], atol=0.01)
+    batch = buffer.sample(4, beta=1.0)
+    expected = {0: 1.0, 1: 1.0, 2: 0.5, 3: 0.25}
+    # The weights are normalised by the batch's max: compare ratios to the rarest sampled slot.
+    rarest = min(batch.indices, key=lambda i: [1, 1, 2, 4][i])
+    for index, weight in zip(batch.indices, batch.weights):
+        assert weight == pytest.approx(expected[index] / expected[rarest])
+
+
+def test_new_transitions_get_the_largest_priority_seen_so_far():
+    buffer = fill(PrioritizedReplayBuffer(8, obs_shape=(1,), alpha=0.6, seed=0), 4)
+    assert np.array_equal(buffer.tree.priorities[:4], np.ones(4))  # 1.0 at first
+    batch = buffer.sample(2, beta=0.4)
+    buffer.update_priorities(batch.indices, [10.0, 0.1])
+    biggest = (10.0 + buffer.eps) ** 0.6
+    assert buffer.max_priority == pytest.approx(biggest)
+    slot = buffer.add(np.zeros(1), 0, 0.0, np.zeros(1), False)
+    assert buffer.tree[slot] == pytest.approx(biggest)
+
+
+def test_update_priorities_stores_abs_td_error_plus_eps_to_the_alpha():
+    buffer = fill(PrioritizedReplayBuffer(16, obs_shape=(1,), alpha=0.6, eps=0.01, seed=3), 16)
+    batch = buffer.sample(4, beta=0.4)
+    errors = np.array([-2.0, 0.0, 0.5, 3.0])
+    buffer.update_priorities(batch.indices, errors)
+    last = {i: e for i, e in zip(batch.indices, errors)}  # a repeated index keeps its last error
+    for index, error in last.items():
+        assert buffer.tree[index] == pytest.approx((abs(error) + 0.01) ** 0.6)
+
+
+def test_stratified_sampling_with_equal_priorities_takes_each_transition_once():
+    buffer = fill(PrioritizedReplayBuffer(32, obs_shape=(1,), seed=5), 32)
+    for _ in range(10):
+        assert np.array_equal(np.sort(buffer.sample(32, beta=0.4).indices), np.arange(32))
+
+
+def test_sampled_frequencies_match_p_alpha_over_sum_p_alpha():
+    """A chi-square goodness-of-fit test, seeded so that it cannot flake."""
+    rng = np.random.default_rng(7)
+    buffer = fill(PrioritizedReplayBuffer(10, obs_shape=(1,), alpha=0.6, eps=1e-6, seed=7), 10)
+    buffer.tree.update(np.arange(10), 1.0)
+    batch = buffer.sample(10, beta=0.4)
+    errors = rng.uniform(0.1, 5.0, size=10)
+    buffer.update_priorities(batch.indices, errors[batch.indices])
+    expected = (errors + 1e-6) ** 0.6
+    expected /= expected.sum()
+    draws = 20_000
+    counts = np.bincount(
+        np.concatenate([buffer.sample(10, beta=0.4).indices for _ in range(draws // 10)]),
+        minlength=10,
+    )
+    chi_square = np.sum((counts - draws * expected) ** 2 / (draws * expected))
+    assert chi_square < 27.88  # the 99.9 % quantile of chi-square with 9 degrees of freedom
+
+
+def test_weights_are_importance_weights_of_the_sampled_probabilities():
+    buffer = fill(PrioritizedReplayBuffer(64, obs_shape=(3,), seed=1), 50)
+    batch = buffer.sample(16, beta=1.0)
+    buffer.update_priorities(batch.indices, np.linspace(0.1, 3, 16))
+    batch = buffer.sample(16, beta=0.7)
+    probabilities = buffer.tree[batch.indices] / buffer.tree.total
+    assert np.allclose(batch.weights, importance_weights(probabilities, 50, 0.7))
+    assert batch.weights.max() == 1.0
+
+
+def test_sample_returns_the_stored_transitions_with_their_dtypes():
+    buffer = fill(PrioritizedReplayBuffer(16, obs_shape=(2, 3), obs_dtype=np.uint8, seed=2), 10)
+    batch = buffer.sample(5, beta=0.5)
+    assert isinstance(batch, Batch)
+    assert batch.obs.shape == (5, 2, 3) and batch.obs.dtype == np.uint8
+    assert batch.actions.dtype == np.int64 and batch.rewards.dtype == np.float32
+    assert batch.dones.dtype == np.float32 and batch.weights.dtype == np.float32
+    for i, slot in enumerate(batch.indices):  # fill() wrote t everywhere for slot t
+        assert np.all(batch.obs[i] == slot) and np.all(batch.next_obs[i] == slot + 1)
+        assert batch.rewards[i] == slot and batch.actions[i] == slot % 3
+        assert batch.dones[i] == float(slot % 5 == 4)
+
+
+def test_buffer_wraps_around_and_overwrites_the_oldest():
+    buffer = fill(PrioritizedReplayBuffer(3, obs_shape=(1,), seed=0), 5)
+    assert len(buffer) == 3
+    assert buffer.rewards.tolist() == [3.0, 4.0, 2.0]
+    assert buffer.tree.total == 3.0  # every slot at the max priority 1
+
+
+def test_more_adds_than_capacity_between_samples_are_all_in_the_tree():
+    buffer = fill(PrioritizedReplayBuffer(5, obs_shape=(1,), seed=0), 2)
+    batch = buffer.sample(2, beta=0.4)
+    buffer.update_priorities(batch.indices, [3.0, 3.0])
+    fill(buffer, 12, start=2)
+    assert np.allclose(buffer.tree.priorities, buffer.max_priority)
+
+
+def test_same_seed_same_samples():
+    first, second = (fill(PrioritizedReplayBuffer(100, (2,), seed=11), 80) for _ in range(2))
+    for _ in range(5):
+        a, b = first.sample(8, 0.5), second.sample(8, 0.5)
+        assert np.array_equal(a.indices, b.indices) and np.array_equal(a.weights, b.weights)
+        first.update_priorities(a.indices, np.arange(8.0))
+        second.update_priorities(b.indices, np.arange(8.0))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    capacity=st.integers(1, 40),
+    steps=st.lists(
+        st.tuples(st.integers(0, 6), st.integers(1, 8), st.floats(-10, 10)),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_property_tree_holds_exactly_the_stored_slots(capacity, steps):
+    buffer = PrioritizedReplayBuffer(capacity, obs_shape=(1,), seed=0)
+    for adds, batch_size, error in steps:
+        fill(buffer, adds)
+        if len(buffer) >= batch_size:
+            batch = buffer.sample(batch_size, beta=0.5)
+            assert batch.weights.max() == 1.0 and np.all(batch.weights > 0)
+            assert np.all(batch.indices < len(buffer))
+            buffer.update_priorities(batch.indices, np.full(batch_size, error))
+        priorities = buffer.tree.priorities
+        assert np.all(priorities[: len(buffer)] > 0)
+        assert np.all(priorities[len(buffer) :] == 0)
+        assert buffer.max_priority >= priorities.max() - 1e-12
+        assert buffer.tree.total == pytest.approx(priorities.sum())
+
+
+# --------------------------------------------------------- uniform buffer
+def test_uniform_buffer_has_the_same_interface_and_unit_weights():
+    buffer = fill(ReplayBuffer(50, obs_shape=(2,), seed=0), 50)
+    batch = buffer.sample(10, beta=0.4)
+    assert isinstance(batch, Batch) and np.all(batch.weights == 1.0)
+    buffer.update_priorities(batch.indices, np.ones(10))  # accepted, changes nothing
+    counts = np.bincount(
+        np.concatenate([buffer.sample(50).indices for _ in range(400)]), minlength=50
+    )
+    chi_square = np.sum((counts - 400) ** 2 / 400)
+    assert chi_square < 85.35  # 99.9 % quantile, 49 degrees of freedom
+
+
+# -------------------------------------------------------------- bad input
+@pytest.mark.parametrize("buffer_class", [PrioritizedReplayBuffer, ReplayBuffer])
+@pytest.mark.parametrize(
+    "batch_size, error, match",
+    [(11, ValueError, "holding 10"), (0, ValueError, ">= 1"), (2.0, TypeError, "int"), (True, TypeError, "int")],
+)
+def test_bad_batch_size_raises_and_changes_nothing(buffer_class, batch_size, error, match):
+    buffer = fill(buffer_class(16, obs_shape=(2,), seed=0), 10)
+    state = snapshot(buffer)
+    with pytest.raises(error, match=match):
+        buffer.sample(batch_size)
+    assert_same_state(buffer, state)
+
+
+def test_sampling_an_empty_buffer_is_refused():
+    with pytest.raises(ValueError, match="holding 0"):
+        PrioritizedReplayBuffer(8, obs_shape=(2,)).sample(1)
+
+
+@pytest.mark.parametrize(
+    "transition, error, match",
+    [
+        ((np.zeros(3), 0, 0.0, np.zeros(2), False), ValueError, "obs must have shape"),
+        ((np.zeros(2), 0, 0.0, np.zeros((2, 1)), False), ValueError, "next_obs must have shape"),
+        ((np.zeros(2), 1.5, 0.0, np.zeros(2), False), TypeError, "action"),
+        ((np.zeros(2), -1, 0.0, np.zeros(2), False), ValueError, "action"),
+        ((np.zeros(2), 0, np.nan, np.zeros(2), False), ValueError, "reward"),
+        ((np.zeros(2), 0, 0.0, np.zeros(2), 2), ValueError, "done"),
+    ],
+)
+def test_bad_transition_raises_and_changes_nothing(transition, error, match):
+    buffer = fill(PrioritizedReplayBuffer(8, obs_shape=(2,), seed=0), 3)
+    state = snapshot(buffer)
+    with pytest.raises(error, match=match):
+        buffer.add(*transition)
+    assert_same_state(buffer, state)
+
+
+def test_bad_priority_updates_raise_and_change_nothing():
+    buffer = fill(PrioritizedReplayBuffer(32, obs_shape=(2,), seed=0), 32)
+    batch = buffer.sample(4, beta=0.4)
+    state = snapshot(buffer)
+    not_sampled = np.setdiff1d(np.arange(32), batch.indices)[:4]
+    for indices, errors, match in [
+        (batch.indices, [1.0, np.nan, 1.0, 1.0], "finite"),
+        (batch.indices, [1.0, 1.0, np.inf, 1.0], "finite"),
+        (batch.indices, [1.0, 1.0], "differ in length"),
+        (not_sampled, np.ones(4), "last sample"),
+        ([0, 1, 2, 40], np.ones(4), "out of range"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            buffer.update_priorities(indices, errors)
+        assert_same_state(buffer, state)
+
+
+def test_indices_of_an_older_sample_or_of_overwritten_slots_are_refused():
+    buffer = fill(PrioritizedReplayBuffer(8, obs_shape=(1,), seed=0), 8)
+    old = buffer.sample(8, beta=0.4)
+    buffer.sample(1, beta=0.4)
+    with pytest.raises(ValueError, match="last sample"):
+        buffer.update_priorities(old.indices, np.ones(8))
+    batch = buffer.sample(8, beta=0.4)
+    fill(buffer, 1)  # overwrites slot 0, which the batch holds
+    with pytest.raises(ValueError, match="last sample"):
+        buffer.update_priorities(batch.indices, np.ones(8))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        (dict(capacity=0, obs_shape=(2,)), ValueError),
+        (dict(capacity=4.0, obs_shape=(2,)), TypeError),
+        (dict(capacity=4, obs_shape=(0,)), ValueError),
+        (dict(capacity=4, obs_shape=(2,), alpha=-0.1), ValueError),
+        (dict(capacity=4, obs_shape=(2,), eps=0.0), ValueError),
+    ],
+)
+def test_bad_constructor_arguments_are_refused(kwargs, error):
+    with pytest.raises(error):
+        PrioritizedReplayBuffer(**kwargs)
+
+
+def test_bad_beta_is_refused():
+    buffer = fill(PrioritizedReplayBuffer(8, obs_shape=(1,), seed=0), 8)
+    with pytest.raises(ValueError, match="beta"):
+        buffer.sample(2, beta=1.5)

@@ -1,0 +1,253 @@
+"""Tests for noisy_helpers/sum_tree.py.
+
+The hand-checked tree used below (capacity 4, priorities 1, 2, 3, 4)::
+
+                 10                 node 1 (root)
+              /      \\
+             3        7             nodes 2, 3
+            / \\      / \\
+           1   2    3   4           leaves 0..3 = nodes 4..7
+
+    prefix sums:  leaf 0 holds [0, 1), leaf 1 [1, 3), leaf 2 [3, 6), leaf 3 [6, 10)
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from noisy_helpers import SumTree
+
+
+def brute_force_find(priorities, values):
+    """Reference: the leaf i with prefix(i) <= v < prefix(i + 1), by cumulative sums."""
+    bounds = np.concatenate(([0.0], np.cumsum(priorities)))
+    leaves = np.searchsorted(bounds, values, side="right") - 1
+    # v == total: the last leaf of positive priority.
+    last_positive = np.flatnonzero(np.asarray(priorities) > 0)[-1]
+    return np.minimum(leaves, last_positive)
+
+
+def assert_parents_are_sums_of_children(tree: SumTree):
+    nodes = tree._tree
+    for node in range(1, tree.size):
+        assert nodes[node] == nodes[2 * node] + nodes[2 * node + 1], node
+
+
+@pytest.fixture
+def small_tree():
+    tree = SumTree(4)
+    tree.update([0, 1, 2, 3], [1.0, 2.0, 3.0, 4.0])
+    return tree
+
+
+# --------------------------------------------------------------- by hand
+def test_hand_drawn_tree_has_the_sums_in_the_docstring(small_tree):
+    assert small_tree.total == 10.0
+    assert small_tree._tree[1:4].tolist() == [10.0, 3.0, 7.0]
+    assert small_tree._tree[4:8].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize(
+    "value, leaf",
+    [(0.0, 0), (0.99, 0), (1.0, 1), (2.99, 1), (3.0, 2), (5.99, 2), (6.0, 3), (9.99, 3)],
+)
+def test_find_returns_the_leaf_whose_prefix_interval_holds_the_value(small_tree, value, leaf):
+    assert small_tree.find(value) == leaf
+
+
+def test_find_of_the_total_returns_the_last_positive_leaf():
+    tree = SumTree(4)
+    tree.update([0, 1, 2, 3], [1.0, 2.0, 0.0, 0.0])
+    assert tree.find(3.0) == 1
+
+
+def test_zero_priority_leaves_are_never_returned():
+    tree = SumTree(4)
+    tree.update([0, 1, 2, 3], [0.0, 2.0, 0.0, 3.0])
+    values = np.array([0.0, 1.0, 1.999, 2.0, 4.0, 5.0])
+    assert tree.find(values).tolist() == [1, 1, 1, 3, 3, 3]
+
+
+def test_scalar_in_scalar_out_and_array_in_array_out(small_tree):
+    assert isinstance(small_tree.find(2.5), int)
+    assert isinstance(small_tree[2], float)
+    assert small_tree.find(np.array([2.5])).shape == (1,)
+    assert small_tree[[1, 3]].tolist() == [2.0, 4.0]
+
+
+def test_repeated_index_in_one_update_keeps_the_last_value():
+    tree = SumTree(4)
+    tree.update([1, 2, 1, 1], [5.0, 1.0, 7.0, 3.0])
+    assert tree[1] == 3.0
+    assert tree.total == 4.0
+    assert_parents_are_sums_of_children(tree)
+
+
+def test_scalar_priority_is_used_for_every_index():
+    tree = SumTree(5)
+    tree.update([0, 2, 4], 2.5)
+    assert tree.priorities.tolist() == [2.5, 0.0, 2.5, 0.0, 2.5]
+
+
+@pytest.mark.parametrize("capacity", [1, 2, 3, 5, 7, 1000, 1025])
+def test_any_capacity_works_and_padding_leaves_are_never_returned(capacity):
+    tree = SumTree(capacity)
+    tree.update(np.arange(capacity), np.ones(capacity))
+    assert tree.total == capacity
+    found = tree.find(np.linspace(0, capacity, 4 * capacity + 1))
+    assert found.min() == 0 and found.max() == capacity - 1
+    assert len(tree.priorities) == capacity
+
+
+def test_priorities_view_cannot_be_written(small_tree):
+    with pytest.raises(ValueError):
+        small_tree.priorities[0] = 5.0
+
+
+# -------------------------------------------------------- floating point
+def test_no_drift_after_many_float_updates_zeroed_leaves_sum_to_exactly_zero():
+    """Delta updates (``parent += new - old``) would leave crumbs like 1e-13 here."""
+    rng = np.random.default_rng(0)
+    tree = SumTree(64)
+    for _ in range(2000):
+        tree.update(rng.integers(0, 64, size=16), rng.random(16) * 1e3)
+    tree.update(np.arange(64), 0.0)
+    tree.update(17, 0.5)
+    assert tree.total == 0.5
+    assert_parents_are_sums_of_children(tree)
+    assert set(tree.find(np.linspace(0, 0.5, 101)).tolist()) == {17}
+
+
+def test_guarded_descent_repairs_a_walk_that_rounding_ended_on_a_zero_leaf(monkeypatch):
+    tree = SumTree(8)
+    tree.update(np.arange(8), [1.0, 0.0, 2.0, 0.0, 0.0, 3.0, 0.0, 0.0])
+    # Pretend rounding carried every fast walk onto the zero leaf 7 (node 15).
+    monkeypatch.setattr(tree, "_descend", lambda values: np.full(values.shape, 15))
+    assert tree.find(np.array([0.5, 1.5, 4.0])).tolist() == [0, 2, 5]
+
+
+def test_guarded_and_fast_descents_agree_with_brute_force_on_random_trees():
+    rng = np.random.default_rng(1)
+    for capacity in [3, 100, 5000]:
+        priorities = rng.random(capacity) * (rng.random(capacity) < 0.7)
+        tree = SumTree(capacity)
+        tree.update(np.arange(capacity), priorities)
+        values = rng.random(500) * tree.total
+        fast = tree._descend(values) - tree.size
+        guarded = tree._descend_guarded(values) - tree.size
+        assert np.array_equal(fast, guarded)
+        assert np.all(priorities[fast] > 0)
+        # Within rounding of the brute-force prefix sums.
+        bounds = np.concatenate(([0.0], np.cumsum(priorities)))
+        assert np.all(bounds[fast] <= values + 1e-9)
+        assert np.all(values < bounds[fast + 1] + 1e-9)
+
+
+# ---------------------------------------------- reference vs vectorised
+def test_matches_brute_force_over_random_operations_at_capacity_2_pow_12():
+    rng = np.random.default_rng(2)
+    capacity = 4096
+    tree, reference = SumTree(capacity), np.zeros(capacity)
+    for _ in range(50):
+        indices = rng.integers(0, capacity, size=64)
+        priorities = rng.integers(0, 50, size=64).astype(float)  # integers: sums are exact
+        tree.update(indices, priorities)
+        for index, priority in zip(indices, priorities):  # the reference: last value wins
+            reference[index] = priority
+        assert tree.total == reference.sum()
+        values = rng.random(64) * tree.total
+        assert np.array_equal(tree.find(values), brute_force_find(reference, values))
+    assert_parents_are_sums_of_children(tree)
+
+
+# ----------------------------------------------------------- properties
+updates = st.lists(
+    st.tuples(st.integers(0, 10_000), st.integers(0, 100)), min_size=1, max_size=60
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(capacity=st.integers(1, 300), operations=updates, data=st.data())
+def test_property_every_node_is_the_sum_of_its_children_and_find_is_exact(
+    capacity, operations, data
+):
+    tree, reference = SumTree(capacity), np.zeros(capacity)
+    indices = np.array([i % capacity for i, _ in operations])
+    priorities = np.array([float(p) for _, p in operations])
+    tree.update(indices, priorities)
+    for index, priority in zip(indices, priorities):
+        reference[index] = priority
+    assert_parents_are_sums_of_children(tree)
+    assert tree.total == reference.sum()
+    assert np.array_equal(tree.priorities, reference)
+    if tree.total > 0:
+        values = np.array(
+            data.draw(st.lists(st.floats(0, tree.total), min_size=1, max_size=20))
+        )
+        found = tree.find(values)
+        assert np.array_equal(found, brute_force_find(reference, values))
+        assert np.all(reference[found] > 0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    priorities=st.lists(
+        st.floats(0, 1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False),
+        min_size=1,
+        max_size=200,
+    ),
+    fractions=st.lists(st.floats(0, 1), min_size=1, max_size=20),
+)
+def test_property_float_priorities_never_yield_a_zero_leaf(priorities, fractions):
+    tree = SumTree(len(priorities))
+    tree.update(np.arange(len(priorities)), priorities)
+    if tree.total == 0:
+        return
+    found = tree.find(np.array(fractions) * tree.total)
+    assert np.all(np.asarray(priorities)[found] > 0)
+
+
+# ------------------------------------------------------------ bad input
+@pytest.mark.parametrize("capacity, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError)])
+def test_bad_capacity_is_refused(capacity, error):
+    with pytest.raises(error, match="capacity"):
+        SumTree(capacity)
+
+
+@pytest.mark.parametrize(
+    "indices, priorities, error, match",
+    [
+        ([0, 1], [1.0, -1.0], ValueError, ">= 0"),
+        ([0, 1], [1.0, np.nan], ValueError, "finite"),
+        ([0, 1], [np.inf, 1.0], ValueError, "finite"),
+        ([0, 4], [1.0, 1.0], ValueError, "out of range"),
+        ([-1], [1.0], ValueError, "out of range"),
+        ([0, 1, 2], [1.0, 1.0], ValueError, "differ in length"),
+        ([[0, 1]], [[1.0, 1.0]], ValueError, "1-D"),
+        ([0.5], [1.0], TypeError, "integers"),
+    ],
+)
+def test_bad_update_raises_and_leaves_the_tree_unchanged(
+    small_tree, indices, priorities, error, match
+):
+    before = small_tree._tree.copy()
+    with pytest.raises(error, match=match):
+        small_tree.update(indices, priorities)
+    assert np.array_equal(small_tree._tree, before)
+
+
+@pytest.mark.parametrize("value", [-0.1, 10.01, np.nan, np.inf])
+def test_find_outside_zero_to_total_is_refused(small_tree, value):
+    with pytest.raises(ValueError, match="values must lie in"):
+        small_tree.find([1.0, value])
+
+
+def test_find_in_an_empty_tree_is_refused():
+    with pytest.raises(ValueError, match="total priority is 0"):
+        SumTree(8).find(0.0)
+
+
+def test_reading_an_index_out_of_range_is_refused(small_tree):
+    with pytest.raises(ValueError, match="out of range"):
+        small_tree[4]
