@@ -20,7 +20,12 @@ the root, node ``k`` has children ``2k`` and ``2k + 1``, and leaf ``i`` is node
 lets one numpy gather read both children for a whole batch at once.
 
 Every operation works on a whole batch per tree level: there is no Python loop
-over the batch or over the leaves, only over the ~log2(N) levels.
+over the batch or over the leaves, only over the ~log2(N) levels.  Near the
+root the levels are small, so there the work is done per whole level instead:
+``find`` binary-searches the prefix sums of level 10 (1024 nodes) in one call
+instead of walking 10 levels, and a write recomputes levels 0-11 with one
+``np.add`` of contiguous slices per level.  Below that, a write recomputes two
+levels per step (the four grandchildren of a node are one contiguous row).
 
 Floating point.  Parents are always *recomputed* from their children
 (``parent = left + right``), never updated by adding a delta.  Delta updates
