@@ -28,7 +28,7 @@ The noise is held in non-trainable variables.  It stays fixed, call after
 call, until ``reset_noise()`` draws a new sample, which is what makes the
 exploration *consistent*: one noise sample is one perturbed policy, followed
 over many steps.  ``remove_noise()`` sets the noise to zero so that the layer
-computes with ``μ`` only (greedy evaluation, as in the paper's evaluations).
+computes with ``μ`` only: a deterministic greedy policy, e.g. for evaluation.
 
 The forward pass never builds the ``p × q`` noise matrix: with factorised
 noise ``x (σ_w ⊙ f(ε_in) f(ε_out)ᵀ) = ((x ⊙ f(ε_in)) σ_w) ⊙ f(ε_out)``,
@@ -110,21 +110,23 @@ class NoisyDense(keras.layers.Layer):
         else:
             mu_bound = math.sqrt(3.0 / fan_in)  # μ ~ U[−√(3/p), √(3/p)]  (§3.2)
             sigma_init = INDEPENDENT_SIGMA  # σ = 0.017                     (§3.2)
-        # Distinct seeds so that a seeded layer's bias_mu is not a copy of kernel_mu's first row.
-        kernel_seed, bias_seed = (None, None) if self.seed is None else (self.seed, self.seed + 1)
+        # μ_w and μ_b come from ONE draw of shape (p + 1, q), split into rows, so
+        # that a seeded layer needs one seed only: no layer's bias can reuse the
+        # seed (hence the numbers) of another layer's kernel.
+        mu = keras.initializers.RandomUniform(-mu_bound, mu_bound, seed=self.seed)(
+            (fan_in + 1, self.units), dtype=self.variable_dtype
+        )
         constant = keras.initializers.Constant(sigma_init)
         self.kernel_mu = self.add_weight(
             name="kernel_mu",
             shape=(fan_in, self.units),
-            initializer=keras.initializers.RandomUniform(-mu_bound, mu_bound, seed=kernel_seed),
+            initializer=lambda shape, dtype=None: mu[:fan_in],
         )
         self.kernel_sigma = self.add_weight(
             name="kernel_sigma", shape=(fan_in, self.units), initializer=constant
         )
         self.bias_mu = self.add_weight(
-            name="bias_mu",
-            shape=(self.units,),
-            initializer=keras.initializers.RandomUniform(-mu_bound, mu_bound, seed=bias_seed),
+            name="bias_mu", shape=(self.units,), initializer=lambda shape, dtype=None: mu[fan_in]
         )
         self.bias_sigma = self.add_weight(
             name="bias_sigma", shape=(self.units,), initializer=constant

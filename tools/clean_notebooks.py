@@ -3,9 +3,12 @@
     python tools/clean_notebooks.py notebooks/*.ipynb          # clean in place
     python tools/clean_notebooks.py --check notebooks/*.ipynb  # exit 1 if any is unclean
 
-Removes execution counts, per-cell metadata other than ``tags``, output
-metadata that only records timing, and notebook metadata other than the
-kernelspec and language name (as nbdev's ``nbdev_clean`` does).
+Renumbers execution counts 1, 2, 3, ... in cell order, and removes per-cell
+metadata other than ``tags``, output metadata, and notebook metadata other
+than the kernelspec and language name (as nbdev's ``nbdev_clean`` does).
+
+Counts are renumbered rather than removed because nbval refuses a cell that
+has outputs but no execution count ("Unrun reference cell has outputs").
 """
 
 from __future__ import annotations
@@ -25,13 +28,15 @@ def clean(notebook: dict) -> dict:
         notebook["metadata"]["language_info"] = {
             "name": notebook["metadata"]["language_info"].get("name", "python")
         }
+    count = 0
     for cell in notebook.get("cells", []):
         cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k == "tags"}
         if cell["cell_type"] == "code":
-            cell["execution_count"] = None
+            count += 1
+            cell["execution_count"] = count if cell.get("outputs") else None
             for output in cell.get("outputs", []):
                 if "execution_count" in output:
-                    output["execution_count"] = None
+                    output["execution_count"] = count
                 if output.get("output_type") in {"display_data", "execute_result"}:
                     output["metadata"] = {}
     return notebook
