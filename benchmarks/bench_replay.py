@@ -16,7 +16,9 @@ run, so the ratios compare like with like on whatever machine runs it.
 * ``train step``: one add then one sample + update, as a DQN with one
   gradient step per environment step does (informative; no bar).
 
-Each figure is the best of several rounds of the mean time per call.
+Each figure is the best of several rounds of the mean time per call; within
+each round the original and noisy_helpers take turns, so that a slow spell of a
+shared machine hits both alike.
 Bars (from the project's issue): sample + update >= 8x, add >= 30x.
 """
 
@@ -41,15 +43,22 @@ OBS_SHAPE = (4,)
 BARS = {"sample + update": 8.0, "add": 30.0}
 
 
-def best_mean_seconds(function, calls: int, rounds: int) -> float:
-    """Best over ``rounds`` of the mean time of ``calls`` calls of ``function``."""
-    best = float("inf")
+def mean_seconds(function, calls: int) -> float:
+    """Mean time of ``calls`` calls of ``function``."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - start) / calls
+
+
+def best_of_interleaved(original, original_calls, helpers, helpers_calls, rounds):
+    """Best mean time of each side over ``rounds``, the two sides taking turns within
+    each round so that a slow spell of the machine hits both alike."""
+    best_original = best_helpers = float("inf")
     for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(calls):
-            function()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best
+        best_original = min(best_original, mean_seconds(original, original_calls))
+        best_helpers = min(best_helpers, mean_seconds(helpers, helpers_calls))
+    return best_original, best_helpers
 
 
 def make_priorities(seed: int = 0) -> np.ndarray:
@@ -127,23 +136,17 @@ def main(argv=None) -> int:
         helpers_sample_update()
 
     helpers_sample_update()  # leave the queue empty before timing
-    rows = [
-        (
-            "sample + update",
-            best_mean_seconds(original_sample_update, 30 * scale, rounds),
-            best_mean_seconds(helpers_sample_update, 300 * scale, rounds),
+    timings = {
+        "sample + update": best_of_interleaved(
+            original_sample_update, 30 * scale, helpers_sample_update, 300 * scale, rounds
         ),
-        (
-            "add",
-            best_mean_seconds(original_add, 100 * scale, rounds),
-            best_mean_seconds(helpers_adds_then_write, 5 * scale, rounds) / adds_per_write,
+        "add": best_of_interleaved(original_add, 100 * scale, helpers_adds_then_write, 5 * scale, rounds),
+        "train step": best_of_interleaved(
+            original_train_step, 30 * scale, helpers_train_step, 300 * scale, rounds
         ),
-        (
-            "train step",
-            best_mean_seconds(original_train_step, 30 * scale, rounds),
-            best_mean_seconds(helpers_train_step, 300 * scale, rounds),
-        ),
-    ]
+    }
+    timings["add"] = (timings["add"][0], timings["add"][1] / adds_per_write)
+    rows = [(name, *seconds) for name, seconds in timings.items()]
 
     print(f"\n| operation | original (µs) | noisy_helpers (µs) | speed-up | bar |")
     print("|---|---:|---:|---:|---|")

@@ -305,7 +305,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def _write_queued(self) -> None:
         self._queue_added()
         if self._queued:
-            slots, priorities = (np.concatenate(parts) for parts in zip(*self._queued))
+            if len(self._queued) == 1:
+                slots, priorities = self._queued[0]
+            else:
+                slots, priorities = (np.concatenate(parts) for parts in zip(*self._queued))
             self._queued.clear()
             self._tree._write(slots, priorities)  # in order: the last write to a slot wins
 
@@ -345,5 +348,5 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         if not math.isfinite(largest):  # NaN and inf propagate to the max
             _check_td_errors(slots, errors)  # raises, naming the bad value
         self._queue_added()  # slots added before this call keep the max as it was
-        self._queued.append((slots, priorities))
+        self._queued.append((slots.copy(), priorities))  # a copy: the caller may reuse its array
         self.max_priority = max(self.max_priority, largest)

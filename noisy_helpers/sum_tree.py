@@ -237,8 +237,8 @@ class SumTree:
         """
         first = 1 << self.top_levels
         bounds = self._top_bounds  # bounds[j] = sum of the level's nodes before node j
-        np.cumsum(self._top_level, out=bounds[1:])
-        slot = np.searchsorted(bounds, remaining, side="right") - 1
+        self._top_level.cumsum(out=bounds[1:])
+        slot = bounds.searchsorted(remaining, side="right") - 1
         np.minimum(slot, first - 1, out=slot)
         remaining = remaining - bounds[slot]
         nodes = slot + first

@@ -189,6 +189,16 @@ def test_buffer_wraps_around_and_overwrites_the_oldest():
     assert buffer.tree.total == 3.0  # every slot at the max priority 1
 
 
+def test_changing_the_indices_array_after_update_priorities_changes_nothing():
+    buffer = fill(PrioritizedReplayBuffer(16, obs_shape=(1,), seed=0), 16)
+    batch = buffer.sample(4, beta=0.4)
+    sampled = batch.indices.copy()
+    buffer.update_priorities(batch.indices, [5.0, 5.0, 5.0, 5.0])
+    batch.indices[:] = np.setdiff1d(np.arange(16), sampled)[:4]  # the caller reuses its array
+    changed = np.flatnonzero(buffer.tree.priorities != 1.0)
+    assert set(changed.tolist()) == set(sampled.tolist())
+
+
 def test_more_adds_than_capacity_between_samples_are_all_in_the_tree():
     buffer = fill(PrioritizedReplayBuffer(5, obs_shape=(1,), seed=0), 2)
     batch = buffer.sample(2, beta=0.4)
