@@ -223,12 +223,19 @@ class ReplayBuffer:
         _check_td_errors(_as_index_array(indices, max(self._size, 1)), td_errors)
 
 
-def _check_td_errors(indices: np.ndarray, td_errors) -> np.ndarray:
+def _as_td_errors(indices: np.ndarray, td_errors) -> np.ndarray:
+    """``td_errors`` as a 1-D float64 array of the same length as ``indices``."""
     errors = np.asarray(td_errors, dtype=np.float64).reshape(-1)
     if errors.size != indices.size:
         raise ValueError(
             f"indices and td_errors differ in length: {indices.size} != {errors.size}"
         )
+    return errors
+
+
+def _check_td_errors(indices: np.ndarray, td_errors) -> np.ndarray:
+    """``_as_td_errors``, and every error finite."""
+    errors = _as_td_errors(indices, td_errors)
     if not np.isfinite(errors).all():
         raise ValueError(f"td_errors must be finite, got {errors[~np.isfinite(errors)][0]}")
     return errors
@@ -334,11 +341,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def update_priorities(self, indices, td_errors) -> None:
         """Set ``p_i = (|δ_i| + eps) ** alpha`` for the slots of the last sample."""
         slots = _as_index_array(indices, self.capacity)
-        errors = np.asarray(td_errors, dtype=np.float64).reshape(-1)
-        if errors.size != slots.size:
-            raise ValueError(
-                f"indices and td_errors differ in length: {slots.size} != {errors.size}"
-            )
+        errors = _as_td_errors(slots, td_errors)  # finiteness is checked below, on the max
         if self._sample_number == 0 or not (self._sampled_in[slots] == self._sample_number).all():
             raise ValueError(
                 "indices must come from the last sample() (and not be overwritten since)"
