@@ -1,13 +1,18 @@
-# One command sets everything up and checks everything: `make test`.
-# It creates .venv if it is missing, installs the package with its dev extras,
-# runs the unit tests and then runs every notebook under nbval.
+# Two commands do everything:
+#   make demo  sets everything up, trains the default Noisy Double DQN + PER agent on
+#              CartPole-v1 and leaves the checkpoint, metrics.csv, plots and a video in runs/demo/
+#   make test  sets everything up, runs the unit tests and every notebook under nbval
+# Both create .venv if it is missing and install the package with its dev extras.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test unit notebooks bench lab clean-notebooks check-notebooks clean
+DEMO_STEPS ?= 50000
+DEMO_DIR   := runs/demo
+
+.PHONY: test demo unit notebooks bench lab clean-notebooks check-notebooks clean
 
 test: check-notebooks unit notebooks
 
@@ -20,15 +25,30 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[dev]"
 	touch $(STAMP)
 
+demo: $(STAMP)
+	rm -rf $(DEMO_DIR)
+	$(BIN)/python -m noisy_helpers train --env CartPole-v1 --total-steps $(DEMO_STEPS) --seed 0 --out $(DEMO_DIR)
+	$(BIN)/python -m noisy_helpers plot --run $(DEMO_DIR)
+	$(BIN)/python -m noisy_helpers evaluate --run $(DEMO_DIR) --episodes 10 --video $(DEMO_DIR)/video.mp4
+	@echo
+	@echo "Demo done. In $(DEMO_DIR)/:"
+	@echo "  checkpoint/          the trained agent (python -m noisy_helpers evaluate --run $(DEMO_DIR))"
+	@echo "  metrics.csv          per-episode and per-evaluation metrics"
+	@echo "  learning_curve.png   returns over training"
+	@echo "  sigma.png            mean sigma of each noisy layer over training"
+	@echo "  video.mp4            the trained agent playing one episode"
+	@echo "  tensorboard/         .venv/bin/tensorboard --logdir $(DEMO_DIR)/tensorboard"
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/
 
-# Speed of the sum tree / replay against the original notebook's pure-Python tree.
+# Speed against the original notebook: replay (sum tree) and the training step.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_replay.py
+	$(BIN)/python benchmarks/bench_training.py
 
 # Open the notebooks in this environment.
 lab: $(STAMP)
@@ -42,4 +62,4 @@ check-notebooks: $(STAMP)
 	$(BIN)/python tools/clean_notebooks.py --check notebooks/*.ipynb
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis runs

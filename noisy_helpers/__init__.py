@@ -5,13 +5,27 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.sum_tree`    -- ``SumTree``                       (01_sum_tree.ipynb)
 * :mod:`noisy_helpers.replay`      -- ``PrioritizedReplayBuffer`` & co.  (02_prioritized_replay.ipynb)
 * :mod:`noisy_helpers.noisy_dense` -- ``NoisyDense``                     (03_noisy_dense.ipynb)
+* :mod:`noisy_helpers.config`      -- ``Config``: every setting of a run    (04_noisy_double_dqn.ipynb)
+* :mod:`noisy_helpers.networks`    -- ``build_q_network``                  (04)
+* :mod:`noisy_helpers.targets`     -- ``double_dqn_targets``, ``dqn_targets`` (04)
+* :mod:`noisy_helpers.agent`       -- ``Agent``: acting, training step, target sync (04)
+* :mod:`noisy_helpers.training`    -- ``train``, ``evaluate``, ``read_metrics`` (04)
+* :mod:`noisy_helpers.plotting`    -- learning curves and σ over training   (04)
+* :mod:`noisy_helpers.video`       -- ``record_episode``, ``show_video``     (04)
+* :mod:`noisy_helpers.cli`         -- ``python -m noisy_helpers train|evaluate|plot``
 * :mod:`noisy_helpers.budget`      -- ``budget``: full runs for learners, small ones in CI
 
-``NoisyDense`` needs TensorFlow/Keras, which takes seconds to import; it is
-loaded on first use so that the replay pieces import instantly.
+``NoisyDense`` and ``Agent`` need TensorFlow/Keras, which takes seconds to
+import; they are loaded on first use so that the other pieces import instantly.
 """
 
-from .budget import budget, in_ci
+import os as _os
+
+# Quiet TensorFlow's C++ info logs (set before TensorFlow is first imported; a
+# value already in the environment wins).
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from .budget import budget, in_ci  # noqa: E402
 from .replay import (
     Batch,
     PrioritizedReplayBuffer,
@@ -20,10 +34,16 @@ from .replay import (
     linear_schedule,
 )
 from .sum_tree import SumTree
+from .config import Config  # noqa: E402
+from .networks import build_q_network  # noqa: E402
+from .targets import double_dqn_targets, dqn_targets  # noqa: E402
+from .training import Run, evaluate, make_env, read_metrics, train  # noqa: E402
+from .plotting import plot_learning_curve, plot_noise, save_run_plots  # noqa: E402
+from .video import record_episode, show_video  # noqa: E402
 
 __version__ = "0.1.0"
 
-_LAZY = {"NoisyDense", "reset_noise", "remove_noise", "noisy_layers"}
+_LAZY = {"NoisyDense", "reset_noise", "remove_noise", "noisy_layers", "Agent"}
 
 __all__ = [
     "budget",
@@ -34,11 +54,29 @@ __all__ = [
     "PrioritizedReplayBuffer",
     "importance_weights",
     "linear_schedule",
+    "Config",
+    "build_q_network",
+    "double_dqn_targets",
+    "dqn_targets",
+    "train",
+    "evaluate",
+    "make_env",
+    "read_metrics",
+    "Run",
+    "plot_learning_curve",
+    "plot_noise",
+    "save_run_plots",
+    "record_episode",
+    "show_video",
     *sorted(_LAZY),
 ]
 
 
 def __getattr__(name):
+    if name == "Agent":
+        from .agent import Agent
+
+        return Agent
     if name in _LAZY:
         from . import noisy_dense
 

@@ -23,6 +23,7 @@ of tuples.  Observations keep their dtype (``uint8`` frames stay ``uint8``).
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Callable, NamedTuple
 
@@ -81,6 +82,19 @@ def _importance_weights(probabilities: np.ndarray, buffer_size: int, beta: float
     """``importance_weights`` without the checks (the buffer's inputs are valid by construction)."""
     weights = (buffer_size * probabilities) ** (-beta)
     weights /= weights.max()  # the rarest transition gets weight 1, all others less
+    return weights.astype(np.float32)
+
+
+def _importance_weights_of_priorities(priorities: np.ndarray, beta: float) -> np.ndarray:
+    """``importance_weights`` of a batch with priorities ``p_i`` (all > 0), in fewer steps.
+
+    With ``P(i) = p_i / Σp``, ``(N P(i)) ** -β / max_j (N P(j)) ** -β`` is
+    ``(min_j p_j / p_i) ** β``: ``N`` and ``Σp`` cancel, and the rarest
+    transition gets exactly ``1 ** β = 1``.  Equal to ``importance_weights``
+    up to float rounding (the result is float32).
+    """
+    weights = priorities.min() / priorities
+    weights **= beta
     return weights.astype(np.float32)
 
 
@@ -222,6 +236,43 @@ class ReplayBuffer:
         """Uniform replay has no priorities: checks its input, changes nothing."""
         _check_td_errors(_as_index_array(indices, max(self._size, 1)), td_errors)
 
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """Everything needed to continue, as numpy arrays for ``np.savez`` (no pickle):
+        storage, write cursor, size and the sampling RNG's state."""
+        return dict(
+            obs=self.obs, next_obs=self.next_obs, actions=self.actions,
+            rewards=self.rewards, dones=self.dones,
+            cursor=np.int64(self._cursor), size=np.int64(self._size),
+            rng_state=np.array(json.dumps(self.rng.bit_generator.state)),
+        )
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`.  Arrays of another shape or dtype raise ``ValueError``
+        (naming the array) before anything changes."""
+        mine = self.state_dict()
+        missing = sorted(set(mine) - set(state))
+        if missing:
+            raise ValueError(f"replay state is missing {missing}")
+        for key, value in mine.items():
+            if key == "rng_state":
+                continue
+            other = np.asarray(state[key])
+            if other.shape != np.shape(value) or other.dtype != np.asarray(value).dtype:
+                raise ValueError(
+                    f"replay state {key!r} has shape {other.shape} and dtype {other.dtype}, "
+                    f"this buffer needs {np.shape(value)} and {np.asarray(value).dtype}"
+                )
+        cursor, size = int(state["cursor"]), int(state["size"])
+        if not (0 <= size <= self.capacity and 0 <= cursor < self.capacity):
+            raise ValueError(f"replay state has cursor {cursor} and size {size} for capacity "
+                             f"{self.capacity}")
+        rng_state = json.loads(str(state["rng_state"]))
+        for key in ("obs", "next_obs", "actions", "rewards", "dones"):
+            getattr(self, key)[...] = state[key]
+        self._cursor, self._size = cursor, size
+        self.rng.bit_generator.state = rng_state
+
 
 def _as_td_errors(indices: np.ndarray, td_errors) -> np.ndarray:
     """``td_errors`` as a 1-D float64 array of the same length as ``indices``."""
@@ -324,16 +375,18 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         batch_size = self._check_batch_size(batch_size)
         if not 0.0 <= beta <= 1.0:
             raise ValueError(f"beta must be in [0, 1], got {beta}")
-        self._write_queued()
-        total = self._tree.total
+        if self._queued or self._added_count:
+            self._write_queued()
+        tree = self._tree
+        total = tree.total
         # One uniform draw inside each of batch_size equal segments of [0, total).
         segment = total / batch_size
         if self._strata.size != batch_size:
             self._strata = np.arange(batch_size, dtype=np.float64)
         targets = (self._strata + self.rng.random(batch_size)) * segment
-        indices, priorities = self._tree._search(targets)
-        probabilities = priorities / total  # P(i) = p_i / sum_k p_k
-        weights = _importance_weights(probabilities, self._size, beta)
+        indices, priorities = tree._search(targets)
+        # IS weights of P(i) = p_i / total, normalised to max 1 (see the helper).
+        weights = _importance_weights_of_priorities(priorities, beta)
         self._sample_number += 1
         self._sampled_in[indices] = self._sample_number
         return self._gather(indices, weights)
@@ -342,7 +395,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         """Set ``p_i = (|δ_i| + eps) ** alpha`` for the slots of the last sample."""
         slots = _as_index_array(indices, self.capacity)
         errors = _as_td_errors(slots, td_errors)  # finiteness is checked below, on the max
-        if self._sample_number == 0 or not (self._sampled_in[slots] == self._sample_number).all():
+        # Marks are sample numbers, never above the current one: all equal to it
+        # iff their minimum is.
+        if self._sample_number == 0 or (
+            slots.size and self._sampled_in.take(slots).min() != self._sample_number
+        ):
             raise ValueError(
                 "indices must come from the last sample() (and not be overwritten since)"
             )
@@ -353,3 +410,31 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._queue_added()  # slots added before this call keep the max as it was
         self._queued.append((slots.copy(), priorities))  # a copy: the caller may reuse its array
         self.max_priority = max(self.max_priority, largest)
+
+    def state_dict(self) -> dict:
+        """As :meth:`ReplayBuffer.state_dict`, plus the leaf priorities and the max priority."""
+        state = super().state_dict()
+        state.update(priorities=self.tree.priorities.copy(),
+                     max_priority=np.float64(self.max_priority))
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`; the tree is rebuilt from the leaf priorities.  The
+        next ``update_priorities`` needs a fresh ``sample`` first."""
+        if "max_priority" not in state or not float(state["max_priority"]) > 0:
+            raise ValueError("replay state needs a 'max_priority' > 0")
+        priorities = np.asarray(state.get("priorities", np.empty(0)), dtype=np.float64)
+        if priorities.shape != (self.capacity,) or not (
+            np.isfinite(priorities).all() and (priorities >= 0).all()
+        ):
+            raise ValueError(
+                f"replay state 'priorities' must be {self.capacity} finite values >= 0, got "
+                f"shape {priorities.shape}"
+            )
+        super().load_state_dict(state)
+        self._queued.clear()
+        self._added_count = 0
+        self._tree.update(np.arange(self.capacity), priorities)
+        self.max_priority = float(state["max_priority"])
+        self._sample_number = 0
+        self._sampled_in[:] = 0

@@ -24,8 +24,12 @@ over the batch or over the leaves, only over the ~log2(N) levels.  Near the
 root the levels are small, so there the work is done per whole level instead:
 ``find`` binary-searches the prefix sums of level 10 (1024 nodes) in one call
 instead of walking 10 levels, and a write recomputes levels 0-11 with one
-``np.add`` of contiguous slices per level.  Below that, a write recomputes two
-levels per step (the four grandchildren of a node are one contiguous row).
+``np.add`` of contiguous slices per level.  Below that, a write recomputes up
+to four levels per step: the 16 descendants of a node four levels down are one
+contiguous row, gathered in one call, and each level's new sums are one add
+and one scatter of whole rows (see ``SumTree._write_plan``).  At capacity 2**20
+the cost is the number of numpy calls, not arithmetic, so the code keeps them
+few: preallocated buffers, in-place operations, views built once.
 
 Floating point.  Parents are always *recomputed* from their children
 (``parent = left + right``), never updated by adding a delta.  Delta updates
@@ -47,20 +51,42 @@ __all__ = ["SumTree"]
 # and scattering the touched nodes there.  (Measured at capacity 2**20.)
 _FIND_TOP_LEVELS = 10
 _WRITE_TOP_LEVELS = 12
+# Below the top block a write recomputes up to this many levels per step: one
+# gather of each touched ancestor's row of 2**4 descendants, then one add and
+# one scatter per level.
+_WRITE_STEP_LEVELS = 4
+# A write of at least size / 64 leaves recomputes every level whole instead
+# (cheaper than gathering rows for so many nodes).
+_WHOLE_WRITE_FRACTION = 64
+# At most this many batch sizes keep their preallocated write buffers.
+_WRITE_PLANS_KEPT = 8
+
+
+def _rows(array: np.ndarray, width: int) -> np.ndarray:
+    """A 1-D view of a C-contiguous ``array`` whose element ``g`` is the row of
+    ``width`` float64 starting at ``array.flat[g * width]``, as one opaque item:
+    then ``rows[g] = ...`` and ``rows.take(g)`` move whole rows in one 1-D call."""
+    if width == 1:
+        return array.reshape(-1)
+    return array.view(np.dtype((np.void, 8 * width))).reshape(-1)
+
+
+_INT64 = np.dtype(np.int64)
 
 
 def _as_index_array(indices, capacity: int, name: str = "indices") -> np.ndarray:
     """Return ``indices`` as a 1-D int64 array, or raise ``ValueError``/``TypeError``."""
-    if type(indices) is np.ndarray and indices.dtype == np.int64 and indices.ndim == 1:
+    if type(indices) is np.ndarray and indices.dtype is _INT64 and indices.ndim == 1:
         array = indices  # the common case, e.g. a Batch's indices: no conversion
     else:
         array = np.asarray(indices)
-    if array.dtype.kind not in "iu" and array.size:
-        raise TypeError(f"{name} must be integers, got dtype {array.dtype} ({indices!r})")
-    if array.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or 1-D, got shape {array.shape}")
-    array = array.reshape(-1).astype(np.int64, copy=False)
-    if array.size and (array.min() < 0 or array.max() >= capacity):
+        if array.dtype.kind not in "iu" and array.size:
+            raise TypeError(f"{name} must be integers, got dtype {array.dtype} ({indices!r})")
+        if array.ndim > 1:
+            raise ValueError(f"{name} must be a scalar or 1-D, got shape {array.shape}")
+        array = array.reshape(-1).astype(np.int64, copy=False)
+    # One reduction checks both ends: seen as unsigned, a negative index is huge.
+    if array.size and array.view(np.uint64).max() >= capacity:
         bad = array[(array < 0) | (array >= capacity)][0]
         raise ValueError(f"{name} out of range [0, {capacity}): got {bad}")
     return array
@@ -90,25 +116,67 @@ class SumTree:
         # Node 0 is unused so that node k's children are 2k and 2k + 1.
         self._tree = np.zeros(2 * self.size, dtype=np.float64)
         self._pairs = self._tree.reshape(-1, 2)  # _pairs[k] == children of node k
-        # _quads[k] == the grandchildren of node k (a tree of one leaf has none).
-        self._quads = self._tree.reshape(-1, 4) if self.size > 1 else None
+        self._leaves = self._tree[self.size :]  # leaf i is _leaves[i] (contiguous view)
         #: ``find`` searches the prefix sums of level ``top_levels`` in one step.
         self.top_levels = min(self.depth, _FIND_TOP_LEVELS)
         first = 1 << self.top_levels
         self._top_level = self._tree[first : 2 * first]  # a view, reused on every call
         self._top_bounds = np.zeros(first + 1)  # room for its prefix sums
+        self._top_inclusive = self._top_bounds[1:]  # bounds[j + 1] = sum of nodes 0..j
+        # The inclusive sums but the last: a search in them never returns ``first``,
+        # so v == total (or rounding past the last sum) lands in the last node.
+        self._top_search = self._top_bounds[1:-1]
+        # For each level below it, the level's children as a contiguous view: the
+        # left child of the node at position p of level j is _child_levels[.][2p].
+        self._child_levels = [
+            self._tree[2 << level : 4 << level] for level in range(self.top_levels, self.depth)
+        ]
         #: A write recomputes the levels above ``write_top_levels`` whole.
         self.write_top_levels = min(self.depth, _WRITE_TOP_LEVELS)
-        # Each of those levels as views (left children, right children, parents),
-        # the deepest first, so that a write is one np.add per level.
-        self._top_slices = [
+        # Every level as views (left children, right children, parents), the
+        # deepest first, so that recomputing a whole level is one np.add.
+        self._level_slices = [
             (
                 self._pairs[1 << level : 2 << level, 0],
                 self._pairs[1 << level : 2 << level, 1],
                 self._tree[1 << level : 2 << level],
             )
-            for level in range(self.write_top_levels - 1, -1, -1)
+            for level in range(self.depth - 1, -1, -1)
         ]
+        self._top_slices = self._level_slices[self.depth - self.write_top_levels :]
+        # Between the leaves and the top block, the levels in steps of at most
+        # _WRITE_STEP_LEVELS, balanced (8 levels: 4 + 4), the deepest first.
+        below = self.depth - self.write_top_levels
+        steps = -(-below // _WRITE_STEP_LEVELS)
+        self._write_steps = [below // steps + (i < below % steps) for i in range(steps)]
+        self._write_plans: dict[int, list] = {}  # batch size -> buffers and views
+
+    def _write_plan(self, n: int) -> list:
+        """Preallocated buffers (and views into them) for writing ``n`` leaves.
+
+        For a step of ``k`` levels: the touched ancestors ``g`` (k levels up)
+        gather their rows of ``2**k`` descendants into ``gathered`` (one take of
+        row items); then, level by level, ``np.add`` of the even and odd columns
+        gives the sums one level up, and one scatter of row items writes them
+        back (node ``g``'s descendants ``m`` levels down are row ``g`` of the
+        tree seen as rows of ``2**m``).
+        """
+        plan = self._write_plans.get(n)
+        if plan is None:
+            if len(self._write_plans) >= _WRITE_PLANS_KEPT:
+                self._write_plans.clear()
+            plan = []
+            for k in self._write_steps:
+                gathered = np.empty((n, 1 << k))
+                levels, source = [], gathered
+                for m in range(k - 1, -1, -1):
+                    sums = np.empty((n, 1 << m))
+                    even, odd = source[:, 0::2], source[:, 1::2]
+                    levels.append((even, odd, sums, _rows(self._tree, 1 << m), _rows(sums, 1 << m)))
+                    source = sums
+                plan.append((k, _rows(self._tree, 1 << k), _rows(gathered, 1 << k), levels))
+            self._write_plans[n] = plan
+        return plan
 
     # ------------------------------------------------------------------ reading
     @property
@@ -163,29 +231,32 @@ class SumTree:
 
     def _write(self, leaves: np.ndarray, values: np.ndarray) -> None:
         """``update`` without the checks: ``leaves`` int64 in range, ``values`` valid."""
+        tree = self._tree
         nodes = leaves + self.size
-        self._tree[nodes] = values
-        if leaves.size > 1 and (self._tree.take(nodes) != values).any():
+        tree[nodes] = values
+        if leaves.size > 1 and (tree.take(nodes) != values).any():
             # A repeated index with different values: numpy does not promise
             # which write lands last, so write each index's last value once.
             reversed_unique, first_in_reversed = np.unique(leaves[::-1], return_index=True)
             nodes = reversed_unique + self.size
-            self._tree[nodes] = values[leaves.size - 1 - first_in_reversed]
-        # Recompute the touched ancestors below the top block, two levels per
-        # step: the four grandchildren of node g are one contiguous row of
-        # _quads, so one gather gives both children's new sums and g's.  (A
-        # node listed twice just gets the same value twice.)
-        levels = self.depth - self.write_top_levels
-        if levels % 2:
-            nodes = nodes >> 1
-            children = self._pairs.take(nodes, axis=0)  # (n, 2)
-            self._tree[nodes] = children[:, 0] + children[:, 1]
-        for _ in range(levels // 2):
-            nodes = nodes >> 2
-            grandchildren = self._quads.take(nodes, axis=0)  # (n, 4)
-            children = grandchildren[:, 0::2] + grandchildren[:, 1::2]  # (n, 2)
-            self._pairs[nodes] = children  # row g of _pairs is nodes 2g, 2g + 1
-            self._tree[nodes] = children[:, 0] + children[:, 1]
+            tree[nodes] = values[leaves.size - 1 - first_in_reversed]
+        n = nodes.size
+        if not n:
+            return
+        if n * _WHOLE_WRITE_FRACTION >= self.size:
+            # So many leaves that recomputing every level whole is cheaper.
+            for left, right, parents in self._level_slices:
+                np.add(left, right, out=parents)
+            return
+        # Recompute the touched ancestors below the top block, up to four
+        # levels per step (see _write_plan).  A node listed twice just gets
+        # the same value twice.  ``nodes`` is our own array: shifted in place.
+        for k, tree_rows, gathered, levels in self._write_plan(n):
+            np.right_shift(nodes, k, out=nodes)
+            tree_rows.take(nodes, out=gathered)
+            for even, odd, sums, sum_rows, sums_as_rows in levels:
+                np.add(even, odd, out=sums)
+                sum_rows[nodes] = sums_as_rows
         # Near the root, recompute whole levels, one contiguous slice each.
         for left, right, parents in self._top_slices:
             np.add(left, right, out=parents)
@@ -215,46 +286,51 @@ class SumTree:
     def _search(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``find`` without the checks, for ``values`` (1-D float64) in ``[0, total]``
         with total > 0.  Returns the leaf indices and their priorities."""
-        nodes = self._descend(values)
-        priorities = self._tree.take(nodes)
+        leaves = self._descend(values)
+        priorities = self._leaves.take(leaves)
         if not priorities.all():
             # A walk ended on a zero leaf: v == total (which belongs to the last
             # positive leaf), or, very rarely, rounding carried v past the end
             # of a subtree.  Redo those few with the guarded walk from the root.
             zero = priorities == 0
-            nodes[zero] = self._descend_guarded(values[zero])
-            priorities = self._tree.take(nodes)
-        return nodes - self.size, priorities
+            leaves[zero] = self._descend_guarded(values[zero])
+            priorities = self._leaves.take(leaves)
+        return leaves, priorities
 
     def _descend(self, remaining: np.ndarray) -> np.ndarray:
-        """Walk root → leaf for every value at once; returns the leaves' node ids.
+        """Walk root → leaf for every value at once; returns the leaf indices.
 
         The first ``top_levels`` levels are one step: the prefix sums of the
         (at most 1024) nodes of level ``top_levels`` and a binary search in
         them say which of those nodes holds each v.  Below it, each level is
         one step for the whole batch: go right iff v >= sum(left child), and
-        then subtract the left sum.
+        then subtract the left sum.  Positions are counted within each level,
+        so that the last level's position is the leaf index.
         """
-        first = 1 << self.top_levels
         bounds = self._top_bounds  # bounds[j] = sum of the level's nodes before node j
-        self._top_level.cumsum(out=bounds[1:])
-        slot = bounds.searchsorted(remaining, side="right") - 1
-        np.minimum(slot, first - 1, out=slot)
-        remaining = remaining - bounds[slot]
-        nodes = slot + first
-        tree = self._tree
-        for _ in range(self.depth - self.top_levels):
-            nodes = 2 * nodes  # left children
-            left = tree[nodes]  # their sums
-            go_right = remaining >= left
-            remaining = remaining - left * go_right
-            nodes = nodes + go_right
-        return nodes
+        self._top_level.cumsum(out=self._top_inclusive)
+        position = self._top_search.searchsorted(remaining, side="right")
+        remaining = remaining - bounds.take(position)
+        if not self._child_levels:
+            return position
+        go_right = np.empty(position.shape, dtype=bool)
+        for children in self._child_levels[:-1]:
+            position = position + position  # the left child, one level down
+            left = children.take(position)  # its sum
+            np.greater_equal(remaining, left, out=go_right)
+            remaining -= left * go_right
+            position += go_right  # the child we enter
+        # The leaves: the same step, without the v left over (no longer needed).
+        position = position + position
+        np.greater_equal(remaining, self._child_levels[-1].take(position), out=go_right)
+        position += go_right
+        return position
 
     def _descend_guarded(self, remaining: np.ndarray) -> np.ndarray:
         """The same walk, one level at a time from the root, keeping v strictly
         below the sum of the child it enters: every node visited then has a
-        positive sum, so the leaf reached has a positive priority."""
+        positive sum, so the leaf reached has a positive priority.  Returns the
+        leaf indices, like ``_descend``."""
         nodes = np.ones(remaining.shape, dtype=np.int64)
         for _ in range(self.depth):
             left, right = self._pairs[nodes, 0], self._pairs[nodes, 1]
@@ -265,4 +341,4 @@ class SumTree:
                 np.minimum(remaining, np.nextafter(left, 0.0)),
             )
             nodes = 2 * nodes + go_right
-        return nodes
+        return nodes - self.size

@@ -340,3 +340,118 @@ def test_bad_beta_is_refused():
     buffer = fill(PrioritizedReplayBuffer(8, obs_shape=(1,), seed=0), 8)
     with pytest.raises(ValueError, match="beta"):
         buffer.sample(2, beta=1.5)
+
+
+# ------------------------------------------- the buffer's fast IS weights
+@settings(max_examples=100, deadline=None)
+@given(
+    priorities=st.lists(st.floats(1e-6, 1e3), min_size=1, max_size=64),
+    beta=st.floats(0.0, 1.0),
+    size=st.integers(1, 10**6),
+)
+def test_property_weights_from_priorities_equal_importance_weights(priorities, beta, size):
+    """sample() computes (min p / p_i) ** beta; it is importance_weights of P = p / sum(p)."""
+    from noisy_helpers.replay import _importance_weights_of_priorities
+
+    p = np.array(priorities)
+    fast = _importance_weights_of_priorities(p, beta)
+    assert fast.dtype == np.float32 and fast.max() == 1.0
+    assert np.allclose(fast, importance_weights(p / p.sum(), size, beta), rtol=1e-6, atol=0)
+
+
+def test_weights_of_a_large_buffer_match_importance_weights():
+    buffer = fill(PrioritizedReplayBuffer(4096, obs_shape=(1,), seed=3), 3000)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        batch = buffer.sample(64, beta=0.6)
+        probabilities = buffer.tree[batch.indices] / buffer.tree.total
+        assert np.allclose(batch.weights, importance_weights(probabilities, 3000, 0.6), rtol=1e-6)
+        assert batch.weights.max() == 1.0
+        buffer.update_priorities(batch.indices, rng.uniform(0, 2, 64))
+
+
+def test_update_priorities_with_no_indices_is_accepted_after_a_sample():
+    buffer = fill(PrioritizedReplayBuffer(8, obs_shape=(1,), seed=0), 8)
+    buffer.sample(4, beta=0.4)
+    before = buffer.tree.priorities.copy()
+    buffer.update_priorities(np.array([], dtype=np.int64), np.array([]))
+    assert np.array_equal(buffer.tree.priorities, before)
+    assert buffer.sample(4, beta=0.4).indices.size == 4
+
+
+def test_stale_index_among_fresh_ones_is_refused_and_changes_nothing():
+    buffer = fill(PrioritizedReplayBuffer(16, obs_shape=(1,), seed=0), 16)
+    buffer.sample(8, beta=0.4)
+    new = buffer.sample(4, beta=0.4)
+    mixed = new.indices.copy()
+    mixed[-1] = np.setdiff1d(np.arange(16), new.indices)[0]  # not in the last sample
+    state = snapshot(buffer)
+    with pytest.raises(ValueError, match="last sample"):
+        buffer.update_priorities(mixed, np.ones(4))
+    assert_same_state(buffer, state)
+    buffer.update_priorities(new.indices, np.ones(4))  # the fresh ones are fine
+
+
+def test_update_priorities_refuses_a_negative_index_array():
+    buffer = fill(PrioritizedReplayBuffer(16, obs_shape=(1,), seed=0), 16)
+    batch = buffer.sample(4, beta=0.4)
+    bad = batch.indices.copy()
+    bad[0] = -1
+    state = snapshot(buffer)
+    with pytest.raises(ValueError, match="out of range"):
+        buffer.update_priorities(bad, np.ones(4))
+    assert_same_state(buffer, state)
+
+
+# ----------------------------------------------------------------- checkpoints
+def _filled(buffer_type, seed=0, n=50, **kwargs):
+    buffer = buffer_type(100, (4,), seed=seed, **kwargs)
+    for i in range(n):
+        buffer.add(np.full(4, i, np.float32), i % 2, float(i), np.full(4, i + 1, np.float32),
+                   i % 7 == 0)
+    return buffer
+
+
+@pytest.mark.parametrize("buffer_type", [ReplayBuffer, PrioritizedReplayBuffer])
+def test_state_dict_round_trip_continues_identically(buffer_type, tmp_path):
+    buffer = _filled(buffer_type)
+    batch = buffer.sample(8, 0.5)
+    buffer.update_priorities(batch.indices, np.arange(8.0))
+    np.savez(tmp_path / "replay.npz", **buffer.state_dict())
+    restored = buffer_type(100, (4,), seed=123)
+    with np.load(tmp_path / "replay.npz", allow_pickle=False) as arrays:
+        restored.load_state_dict(dict(arrays))
+    assert len(restored) == len(buffer)
+    a, b = buffer.sample(16, 0.7), restored.sample(16, 0.7)
+    for field in Batch._fields:
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    slot_a = buffer.add(np.zeros(4), 1, 0.0, np.zeros(4), False)
+    slot_b = restored.add(np.zeros(4), 1, 0.0, np.zeros(4), False)
+    assert slot_a == slot_b
+
+
+def test_loaded_prioritized_buffer_needs_a_fresh_sample_before_updates():
+    buffer = _filled(PrioritizedReplayBuffer)
+    batch = buffer.sample(4, 0.4)
+    restored = PrioritizedReplayBuffer(100, (4,), seed=0)
+    restored.load_state_dict(buffer.state_dict())
+    with pytest.raises(ValueError, match="last sample"):
+        restored.update_priorities(batch.indices, np.ones(4))
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(obs=np.zeros((100, 3), np.float32)), "obs"),
+    (dict(actions=np.zeros(100, np.float32)), "actions"),
+    (dict(size=np.int64(500)), "size"),
+    (dict(priorities=np.full(100, np.nan)), "priorities"),
+])
+def test_load_state_dict_refuses_a_mismatched_state_and_changes_nothing(change, match):
+    source = _filled(PrioritizedReplayBuffer).state_dict()
+    source.update(change)
+    target = _filled(PrioritizedReplayBuffer, seed=5, n=10)
+    before = target.state_dict()
+    before = {k: np.array(v, copy=True) for k, v in before.items()}
+    with pytest.raises(ValueError, match=match):
+        target.load_state_dict(source)
+    for key, value in target.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])

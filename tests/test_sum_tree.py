@@ -122,8 +122,8 @@ def test_no_drift_after_many_float_updates_zeroed_leaves_sum_to_exactly_zero():
 def test_guarded_descent_repairs_a_walk_that_rounding_ended_on_a_zero_leaf(monkeypatch):
     tree = SumTree(8)
     tree.update(np.arange(8), [1.0, 0.0, 2.0, 0.0, 0.0, 3.0, 0.0, 0.0])
-    # Pretend rounding carried every fast walk onto the zero leaf 7 (node 15).
-    monkeypatch.setattr(tree, "_descend", lambda values: np.full(values.shape, 15))
+    # Pretend rounding carried every fast walk onto the zero leaf 7.
+    monkeypatch.setattr(tree, "_descend", lambda values: np.full(values.shape, 7))
     assert tree.find(np.array([0.5, 1.5, 4.0])).tolist() == [0, 2, 5]
 
 
@@ -134,8 +134,8 @@ def test_guarded_and_fast_descents_agree_with_brute_force_on_random_trees():
         tree = SumTree(capacity)
         tree.update(np.arange(capacity), priorities)
         values = rng.random(500) * tree.total
-        fast = tree._descend(values) - tree.size
-        guarded = tree._descend_guarded(values) - tree.size
+        fast = tree._descend(values)
+        guarded = tree._descend_guarded(values)
         assert np.array_equal(fast, guarded)
         assert np.all(priorities[fast] > 0)
         # Within rounding of the brute-force prefix sums.
@@ -251,3 +251,96 @@ def test_find_in_an_empty_tree_is_refused():
 def test_reading_an_index_out_of_range_is_refused(small_tree):
     with pytest.raises(ValueError, match="out of range"):
         small_tree[4]
+
+
+# ------------------------------------- deep trees: the per-node write path
+def assert_parents_are_sums_of_children_fast(tree: SumTree):
+    """The same check as above, vectorised, for trees too big for a Python loop."""
+    nodes = tree._tree
+    parents = np.arange(1, tree.size)
+    bad = parents[nodes[parents] != nodes[2 * parents] + nodes[2 * parents + 1]]
+    assert bad.size == 0, bad[:10]
+
+
+@pytest.mark.parametrize("capacity", [2**13 + 5, 2**15, 2**17 - 3, 2**20])
+def test_deep_tree_batched_writes_keep_every_node_exact_and_match_brute_force(capacity):
+    """Below level 12 a write recomputes only the touched ancestors, in steps of
+    up to four levels; check it against a reference, repeats and zeros included."""
+    rng = np.random.default_rng(capacity)
+    tree, reference = SumTree(capacity), np.zeros(capacity)
+    assert tree.depth > tree.write_top_levels
+    tree.update(np.arange(capacity), rng.random(capacity))  # many leaves: every level whole
+    reference[:] = tree.priorities
+    assert_parents_are_sums_of_children_fast(tree)
+    for round_ in range(40):
+        size = int(rng.integers(1, 200))
+        indices = rng.integers(0, capacity, size=size)
+        if round_ % 4 == 0:
+            indices[: size // 2] = indices[0]  # one index many times
+        priorities = rng.random(size) * (rng.random(size) < 0.8)
+        tree.update(indices, priorities)
+        for index, priority in zip(indices, priorities):
+            reference[index] = priority
+        assert np.array_equal(tree.priorities, reference)
+        assert_parents_are_sums_of_children_fast(tree)
+        values = rng.random(100) * tree.total
+        found = tree.find(values)
+        assert np.all(reference[found] > 0)
+        bounds = np.concatenate(([0.0], np.cumsum(reference)))
+        assert np.all(bounds[found] <= values + 1e-9)
+        assert np.all(values < bounds[found + 1] + 1e-9)
+        assert np.array_equal(found, tree._descend_guarded(values))
+
+
+def test_deep_tree_integer_priorities_find_exactly_like_brute_force():
+    rng = np.random.default_rng(3)
+    capacity = 2**15
+    tree, reference = SumTree(capacity), np.zeros(capacity)
+    for _ in range(30):
+        indices = rng.integers(0, capacity, size=64)
+        priorities = rng.integers(0, 50, size=64).astype(float)  # integers: sums are exact
+        tree.update(indices, priorities)
+        for index, priority in zip(indices, priorities):
+            reference[index] = priority
+        assert tree.total == reference.sum()
+        values = np.append(rng.random(64) * tree.total, tree.total)
+        assert np.array_equal(tree.find(values), brute_force_find(reference, values))
+    assert_parents_are_sums_of_children_fast(tree)
+
+
+def test_write_buffers_for_many_batch_sizes_are_reused_and_dropped_correctly():
+    rng = np.random.default_rng(4)
+    capacity = 2**14
+    tree, reference = SumTree(capacity), np.zeros(capacity)
+    for size in list(range(1, 40)) + [64, 64, 3, 64, 1]:  # more sizes than plans kept
+        indices = rng.choice(capacity, size=size, replace=False)
+        priorities = rng.random(size)
+        tree.update(indices, priorities)
+        reference[indices] = priorities
+    assert len(tree._write_plans) <= 8
+    assert np.array_equal(tree.priorities, reference)
+    assert_parents_are_sums_of_children_fast(tree)
+
+
+def test_zeroing_a_deep_tree_leaves_exactly_zero_sums():
+    rng = np.random.default_rng(5)
+    capacity = 2**14
+    tree = SumTree(capacity)
+    for _ in range(200):
+        tree.update(rng.integers(0, capacity, size=64), rng.random(64) * 1e3)
+    for start in range(0, capacity, 64):  # small writes: the per-node path
+        tree.update(np.arange(start, start + 64), 0.0)
+    assert tree.total == 0.0 and not tree._tree.any()
+    tree.update(12345, 0.5)
+    assert tree.total == 0.5
+    assert set(tree.find(np.linspace(0, 0.5, 101)).tolist()) == {12345}
+
+
+@pytest.mark.parametrize(
+    "indices", [np.array([0, -1]), np.array([0, 2**62]), np.array([2**63], dtype=np.uint64)]
+)
+def test_out_of_range_index_arrays_are_refused_and_change_nothing(small_tree, indices):
+    before = small_tree._tree.copy()
+    with pytest.raises(ValueError, match="out of range"):
+        small_tree.update(indices, np.ones(indices.size))
+    assert np.array_equal(small_tree._tree, before)

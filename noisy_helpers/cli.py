@@ -1,0 +1,190 @@
+"""Command line: ``python -m noisy_helpers {train,evaluate,plot} ...``.
+
+Examples::
+
+    python -m noisy_helpers train --env CartPole-v1 --total-steps 50000 --seed 0 --out runs/cartpole
+    python -m noisy_helpers train --out runs/cartpole --total-steps 80000 --resume
+    python -m noisy_helpers evaluate --run runs/cartpole --episodes 10 --video runs/cartpole/video.mp4
+    python -m noisy_helpers plot --run runs/cartpole
+
+Every field of :class:`~noisy_helpers.Config` is a flag of ``train`` (``--learning-rate``,
+``--no-noisy``, ...), documented in ``--help`` by the field's own docstring.  A bad flag,
+value or environment id prints one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from .config import Config
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line (``noisy_helpers train: error: ...``), exit code 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # --learning-rat must not mean --learning-rate
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    docs = Config.field_docs()
+    group = parser.add_argument_group(
+        "Config fields (defaults: noisy_helpers.Config; with --small: Config.small())"
+    )
+    for field in dataclasses.fields(Config):
+        default = field.default
+        help_text = f"{docs.get(field.name, '')} (default: {default})".replace("%", "%%")
+        if field.type in ("bool", bool):
+            group.add_argument(_flag(field.name), action=argparse.BooleanOptionalAction,
+                               default=None, help=help_text)
+        elif field.name == "hidden_sizes":
+            group.add_argument(_flag(field.name), type=int, nargs="+", default=None,
+                               metavar="WIDTH", help=help_text)
+        else:
+            kind = int if isinstance(default, int) else float
+            group.add_argument(_flag(field.name), type=kind, default=None,
+                               metavar=kind.__name__.upper(), help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m noisy_helpers",
+                     description="Noisy Double DQN with prioritized replay (noisy_helpers).")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser(
+        "train", help="train an agent", description="Train a Noisy Double DQN + PER agent.",
+    )
+    train.add_argument("--env", default=None,
+                       help="gymnasium environment id (default: CartPole-v1, or the "
+                            "checkpoint's with --resume)")
+    train.add_argument("--out", required=True, type=Path,
+                       help="run directory: metrics.csv, tensorboard/, checkpoint/")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its checkpoint (only "
+                            "--total-steps may change)")
+    train.add_argument("--small", action="store_true",
+                       help="start from Config.small(), the tiny CI budget")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_config_flags(train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="evaluate a trained run",
+        description="Play episodes with a run's checkpoint, greedy on μ (noise removed) unless "
+                    "--noise, and print the mean return.",
+    )
+    evaluate.add_argument("--run", required=True, type=Path, help="run directory (from train)")
+    evaluate.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
+    evaluate.add_argument("--seed", type=int, default=12345,
+                          help="seed of the first episode; episode i uses seed + i (default 12345)")
+    evaluate.add_argument("--noise", action="store_true",
+                          help="keep the noise on, redrawn as in training")
+    evaluate.add_argument("--video", type=Path, default=None,
+                          help="also record the first episode to this .mp4 file")
+
+    plot = commands.add_parser("plot", help="write learning_curve.png and sigma.png of a run")
+    plot.add_argument("--run", required=True, type=Path, help="run directory (from train)")
+    return parser
+
+
+def _config_from(args, base: Config) -> Config:
+    changes = {}
+    for field in dataclasses.fields(Config):
+        value = getattr(args, field.name)
+        if value is not None:
+            changes[field.name] = tuple(value) if field.name == "hidden_sizes" else value
+    return base.replace(**changes)
+
+
+def _train(args, parser) -> int:
+    from .training import load_run_state, train
+
+    if args.resume:
+        saved = load_run_state(args.out)
+        base = Config.from_dict(saved["config"])
+        env_id = args.env or saved["env_id"]
+    else:
+        base = Config.small() if args.small else Config()
+        env_id = args.env or "CartPole-v1"
+    config = _config_from(args, base)
+    try:
+        run = train(config, env_id=env_id, out=args.out, resume=args.resume,
+                    progress=not args.no_progress)
+    except KeyboardInterrupt:
+        return 130
+    print(f"Trained {config.total_steps} steps on {env_id}. Run directory: {run.directory}")
+    print(f"  metrics:    {run.metrics_path}")
+    print(f"  checkpoint: {run.directory / 'checkpoint'}")
+    return 0
+
+
+def _evaluate(args, parser) -> int:
+    import numpy as np
+
+    from .training import evaluate, load_run_state, make_env
+
+    if args.episodes < 1:
+        parser.error(f"--episodes must be >= 1, got {args.episodes}")
+    if args.video is not None and args.video.suffix != ".mp4":
+        parser.error(f"--video must be an .mp4 path, got {str(args.video)!r}")
+    saved = load_run_state(args.run)
+    config = Config.from_dict(saved["config"])
+    env_id = saved["env_id"]
+    envs = [make_env(env_id) for _ in range(args.episodes)]
+
+    from .agent import Agent
+
+    probe = envs[0]
+    agent = Agent(config, probe.observation_space.shape, probe.action_space.n,
+                  probe.observation_space.dtype)
+    agent.load(args.run / "checkpoint", weights_only=True)
+    seeds = [args.seed + i for i in range(args.episodes)]
+    returns = evaluate(agent, envs, seeds, noise=args.noise,
+                       resample_every=config.train_frequency)
+    mode = "noise on" if args.noise else "noise removed (μ only)"
+    print(f"{env_id}, {args.episodes} episodes, {mode}: mean return {returns.mean():.1f} "
+          f"± {returns.std():.1f} (min {returns.min():.1f}, max {returns.max():.1f})")
+    print("returns: " + " ".join(f"{r:g}" for r in returns))
+    if args.video is not None:
+        from .video import record_episode
+
+        video_return = record_episode(agent, env_id, args.video, seed=seeds[0], noise=args.noise)
+        print(f"video: {args.video} (episode return {video_return:g})")
+    for env in envs:
+        env.close()
+    return 0 if np.isfinite(returns).all() else 1
+
+
+def _plot(args, parser) -> int:
+    from .plotting import save_run_plots
+
+    for path in save_run_plots(args.run):
+        print(f"wrote {path}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = {"train": _train, "evaluate": _evaluate, "plot": _plot}[args.command]
+    try:
+        return command(args, parser)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        parser.exit(2, f"{parser.prog} {args.command}: error: {message}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

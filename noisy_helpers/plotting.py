@@ -1,0 +1,91 @@
+"""Plots of a run's ``metrics.csv``: the learning curve and the noise σ over training.
+
+Used by ``make demo`` and from ``notebooks/04_noisy_double_dqn.ipynb`` on.
+Each function takes the dict that :func:`noisy_helpers.read_metrics` returns
+and draws on a given matplotlib ``Axes`` (or a new figure).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_learning_curve", "plot_noise", "save_run_plots", "noisy_layer_names"]
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(7, 4))
+    return ax
+
+
+def noisy_layer_names(metrics: dict) -> list:
+    """The noisy layers that a metrics dict has σ columns for."""
+    return [key.split("/", 1)[1] for key in metrics if key.startswith("sigma/")]
+
+
+def plot_learning_curve(metrics: dict, ax=None, title: str = "Learning curve",
+                        window: int = 10):
+    """Training episode returns (thin, with a moving average) and evaluation returns:
+    noise removed (μ only, ± one std over the episodes) and noise on."""
+    ax = _axes(ax)
+    episodes = ~np.isnan(metrics["episode_return"])
+    steps, returns = metrics["step"][episodes], metrics["episode_return"][episodes]
+    ax.plot(steps, returns, color="tab:blue", alpha=0.25, lw=0.8, label="training episode")
+    if len(returns) >= window:
+        smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1:], smooth, color="tab:blue", lw=1.5,
+                label=f"training, mean of {window} episodes")
+    evals = ~np.isnan(metrics["eval_return"])
+    if evals.any():
+        eval_steps, mean = metrics["step"][evals], metrics["eval_return"][evals]
+        std = metrics["eval_return_std"][evals]
+        ax.plot(eval_steps, mean, "o-", color="tab:red", lw=1.5, ms=4,
+                label="evaluation, noise removed (μ)")
+        ax.fill_between(eval_steps, mean - std, mean + std, color="tab:red", alpha=0.15)
+        ax.plot(eval_steps, metrics["eval_return_noisy"][evals], "s--", color="tab:orange",
+                lw=1, ms=3, label="evaluation, noise on")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_noise(metrics: dict, ax=None, title: str = "Mean σ of each noisy layer"):
+    """The mean σ of each noisy layer (weights and biases) over training."""
+    ax = _axes(ax)
+    for layer in noisy_layer_names(metrics):
+        sigma = metrics[f"sigma/{layer}"]
+        keep = ~np.isnan(sigma)
+        ax.plot(metrics["step"][keep], sigma[keep], lw=1.5, label=f"{layer}: mean σ")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("mean σ")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if noisy_layer_names(metrics):
+        ax.legend(loc="best", fontsize=8)
+    return ax
+
+
+def save_run_plots(run_directory) -> list:
+    """Write ``learning_curve.png`` and ``sigma.png`` for a run; return their paths."""
+    import matplotlib.pyplot as plt
+
+    from .training import read_metrics
+
+    run_directory = Path(run_directory)
+    metrics = read_metrics(run_directory / "metrics.csv")
+    paths = []
+    for name, plot in (("learning_curve.png", plot_learning_curve), ("sigma.png", plot_noise)):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        plot(metrics, ax=ax)
+        fig.tight_layout()
+        fig.savefig(run_directory / name, dpi=120)
+        plt.close(fig)
+        paths.append(run_directory / name)
+    return paths

@@ -1,0 +1,373 @@
+"""The training loop: step-based, with evaluation, metrics, TensorBoard and checkpoints.
+
+Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
+
+``train(config, env_id, out)`` runs ``config.total_steps`` environment steps:
+
+1. act (greedy on the noisy Q-values; ε-greedy only when ``config.noisy`` is False),
+2. store the transition; ``done`` is *terminated* only, a time-limit truncation
+   still bootstraps,
+3. every ``train_frequency`` steps after ``learning_starts``: sample a batch
+   (β annealed linearly from ``beta_start`` to ``beta_end`` over the run), one
+   compiled gradient step, new priorities from |δ|; the agent then redraws the
+   noise of both networks.  Before learning starts the noise is redrawn on the
+   same rhythm, so that the replay is filled by many noisy policies, not one,
+4. every ``target_update_period`` steps: copy the online weights to the target,
+5. every ``eval_period`` steps: evaluate over ``eval_episodes`` episodes with the
+   noise removed (μ only) and, reported alongside, with the noise on as in
+   training; the training's own noise and generator are restored afterwards,
+6. every ``checkpoint_period`` steps, at the end and on Ctrl-C: a checkpoint
+   that :func:`train` with ``resume=True`` continues from.
+
+Everything it writes lives in ``out``: ``metrics.csv`` (one row per finished
+training episode and one per evaluation; no wall-clock values, so that the
+same seed gives the same file), ``tensorboard/`` and ``checkpoint/``.
+Nothing grows with the number of steps in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .replay import PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
+
+__all__ = ["train", "evaluate", "make_env", "read_metrics", "Run", "METRIC_FIELDS"]
+
+#: The columns of ``metrics.csv`` that every run has; ``sigma/<layer>`` and
+#: ``mu/<layer>`` (mean σ and mean |μ| of each noisy layer) follow them.
+METRIC_FIELDS = [
+    "step", "episode", "episode_return", "episode_length", "eval_return", "eval_return_std",
+    "eval_return_noisy", "loss", "beta", "epsilon",
+]
+
+
+def make_env(env_id: str, render_mode=None):
+    """``gym.make(env_id)``; an unknown id raises ``ValueError`` naming it."""
+    import gymnasium as gym
+
+    if not isinstance(env_id, str):
+        raise TypeError(f"env_id must be a string, got {env_id!r}")
+    try:
+        env = gym.make(env_id, render_mode=render_mode)
+    except gym.error.Error as error:
+        raise ValueError(f"unknown environment id {env_id!r} ({error})") from None
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        env.close()
+        raise ValueError(f"env {env_id!r} must have a Discrete action space, got {env.action_space}")
+    return env
+
+
+@dataclass
+class Run:
+    """What :func:`train` returns: the trained agent, its replay buffer and the run's directory."""
+
+    agent: object
+    buffer: object
+    directory: Path
+    env_id: str
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.directory / "metrics.csv"
+
+    def metrics(self) -> dict:
+        """``metrics.csv`` as a dict of float arrays (NaN where a row has no value)."""
+        return read_metrics(self.metrics_path)
+
+
+def read_metrics(path) -> dict:
+    """Read a ``metrics.csv`` into ``{column: float array}``; empty cells become NaN."""
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+        fields = rows[0].keys() if rows else []
+    return {
+        field: np.array([float(row[field]) if row[field] != "" else math.nan for row in rows])
+        for field in fields
+    }
+
+
+# ----------------------------------------------------------------------------- evaluation
+def _eval_seed(config: Config, evaluation: int, episode: int) -> int:
+    # Each evaluation plays other start states, the same for every run of this seed.
+    return 1_000_003 * (config.seed + 1) + 1_009 * evaluation + episode
+
+
+def evaluate(agent, envs, seeds, noise: bool = False, resample_every: int = 1) -> np.ndarray:
+    """Play one episode in each of ``envs`` (in lockstep, acting on the whole batch at once)
+    and return their undiscounted returns.
+
+    Args:
+        agent: an :class:`~noisy_helpers.Agent`.
+        envs: a list of environments, one episode each.
+        seeds: a seed for each environment's reset.
+        noise: False: the noise is removed (μ only, a deterministic greedy policy).
+            True: acting as in training, the noise redrawn every ``resample_every`` steps.
+            Either way, the agent's noise and generators are restored afterwards.
+    """
+    if len(envs) != len(seeds):
+        raise ValueError(f"need one seed per env, got {len(seeds)} seeds for {len(envs)} envs")
+    returns = np.zeros(len(envs))
+    observations = [env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds)]
+    active = list(range(len(envs)))
+    with agent.keep_noise():
+        if noise:
+            agent.reset_noise()
+        else:
+            agent.remove_noise()
+        step = 0
+        while active:
+            actions = agent.greedy_actions(np.stack([observations[i] for i in active]))
+            still_active = []
+            for i, action in zip(active, actions):
+                observations[i], reward, terminated, truncated, _ = envs[i].step(int(action))
+                returns[i] += reward
+                if not (terminated or truncated):
+                    still_active.append(i)
+            active = still_active
+            step += 1
+            if noise and step % resample_every == 0:
+                agent.reset_noise()
+    return returns
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def _save_checkpoint(directory: Path, agent, buffer, state: dict) -> None:
+    """Write the checkpoint to a fresh folder, then swap it in: a crash mid-write never
+    leaves a half-written checkpoint behind."""
+    partial = directory.with_name(directory.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    agent.save(partial)
+    np.savez(partial / "replay.npz", **buffer.state_dict())
+    (partial / "state.json").write_text(json.dumps(state, indent=1))
+    old = directory.with_name(directory.name + ".old")
+    if directory.exists():
+        directory.rename(old)
+    partial.rename(directory)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def load_run_state(run_directory) -> dict:
+    """The ``state.json`` of a run's checkpoint (config, env id, counters)."""
+    path = Path(run_directory) / "checkpoint" / "state.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint in {str(run_directory)!r} ({path} missing)")
+    return json.loads(path.read_text())
+
+
+def _trim_metrics(path: Path, last_step: int) -> None:
+    """Drop the rows written after the checkpoint that a resumed run continues from."""
+    if not path.exists():
+        return
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    kept = [rows[0]] + [row for row in rows[1:] if int(row[0]) <= last_step]
+    with open(path, "w", newline="") as file:
+        csv.writer(file).writerows(kept)
+
+
+# ----------------------------------------------------------------------------- the loop
+class _Metrics:
+    """Appends rows to metrics.csv and the same scalars to TensorBoard."""
+
+    def __init__(self, directory: Path, fields: list, resume: bool, tensorboard: bool):
+        self.fields = fields
+        path = directory / "metrics.csv"
+        new_file = not (resume and path.exists())
+        self.file = open(path, "w" if new_file else "a", newline="")
+        self.writer = csv.DictWriter(self.file, fieldnames=fields)
+        if new_file:
+            self.writer.writeheader()
+        self.summary = None
+        if tensorboard:
+            import tensorflow as tf
+
+            self.tf = tf
+            self.summary = tf.summary.create_file_writer(str(directory / "tensorboard"))
+
+    def write(self, row: dict) -> None:
+        self.writer.writerow({k: _format(v) for k, v in row.items()})
+        if self.summary is not None:
+            with self.summary.as_default():
+                for key, value in row.items():
+                    if key not in ("step", "episode") and value is not None and not (
+                        isinstance(value, float) and math.isnan(value)
+                    ):
+                        self.tf.summary.scalar(key, value, step=row["step"])
+
+    def close(self) -> None:
+        self.file.close()
+        if self.summary is not None:
+            self.summary.close()
+
+
+def _format(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+def train(
+    config: Config,
+    env_id: str = "CartPole-v1",
+    out=None,
+    resume: bool = False,
+    progress: bool = True,
+    tensorboard: bool = True,
+) -> Run:
+    """Train a (Noisy) (Double) DQN agent on ``env_id``; return a :class:`Run`.
+
+    Args:
+        config: the run's settings.
+        env_id: a gymnasium id with a Discrete action space and vector observations.
+        out: the run's directory (created); ``None`` makes a temporary one.  A new run (not
+            ``resume``) into an existing directory replaces its metrics and TensorBoard logs.
+        resume: continue from ``out/checkpoint``.  The config must equal the saved one,
+            except ``total_steps``, which may be raised to train longer.
+        progress: show a tqdm progress bar.
+        tensorboard: also write TensorBoard scalars to ``out/tensorboard``.
+    """
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a noisy_helpers.Config, got {type(config).__name__}")
+    if out is None:
+        import tempfile
+
+        out = tempfile.mkdtemp(prefix="noisy_run_")
+    out = Path(out)
+    saved = None
+    if resume:
+        saved = load_run_state(out)
+        saved_config = Config.from_dict(saved["config"])
+        differing = sorted(
+            k for k, v in config.to_dict().items()
+            if k != "total_steps" and saved_config.to_dict()[k] != v
+        )
+        if differing:
+            raise ValueError(
+                f"resume: config differs from the checkpoint's in {differing}; only "
+                f"total_steps may change"
+            )
+        if saved["env_id"] != env_id:
+            raise ValueError(f"resume: env_id {env_id!r} differs from the checkpoint's "
+                             f"{saved['env_id']!r}")
+    env = make_env(env_id)  # validates env_id before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    if saved is None and (out / "tensorboard").exists():
+        shutil.rmtree(out / "tensorboard")  # a new run: no curves of an old one underneath
+
+    import keras
+
+    from .agent import Agent
+
+    keras.utils.set_random_seed(config.seed)
+    obs_space = env.observation_space
+    agent = Agent(config, obs_space.shape, env.action_space.n, obs_space.dtype)
+    buffer_type = PrioritizedReplayBuffer if config.prioritized else ReplayBuffer
+    buffer_kwargs = dict(alpha=config.alpha, eps=config.priority_eps) if config.prioritized else {}
+    buffer = buffer_type(config.buffer_size, obs_space.shape, obs_space.dtype,
+                         seed=config.seed, **buffer_kwargs)
+    beta = linear_schedule(config.beta_start, config.beta_end, config.total_steps)
+    eval_envs = [make_env(env_id) for _ in range(config.eval_episodes)]
+
+    step, episode, evaluation = 0, 0, 0
+    if saved is not None:
+        agent.load(out / "checkpoint")
+        with np.load(out / "checkpoint" / "replay.npz", allow_pickle=False) as arrays:
+            buffer.load_state_dict(dict(arrays))
+        step, episode, evaluation = saved["step"], saved["episode"], saved["evaluation"]
+        _trim_metrics(out / "metrics.csv", step)
+
+    noise_fields = sorted(agent.noise_statistics())
+    metrics = _Metrics(out, METRIC_FIELDS + noise_fields, resume=saved is not None,
+                       tensorboard=tensorboard)
+    loss_sum, loss_count = 0.0, 0
+
+    def state() -> dict:
+        return dict(config=config.to_dict(), env_id=env_id, step=step, episode=episode,
+                    evaluation=evaluation)
+
+    def epsilon() -> float:
+        return math.nan if config.noisy else agent.epsilon(step)
+
+    def row(**values) -> dict:
+        nonlocal loss_sum, loss_count
+        values = dict(step=step, episode=episode, beta=beta(step), epsilon=epsilon(),
+                      loss=loss_sum / loss_count if loss_count else math.nan, **values)
+        loss_sum, loss_count = 0.0, 0
+        values.update(agent.noise_statistics())
+        return values
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=config.total_steps, initial=step, disable=not progress,
+               desc=f"{env_id} seed {config.seed}", unit="step", mininterval=1.0)
+    # Every (re)start begins a fresh episode, from a seed that depends on where it starts.
+    obs, _ = env.reset(seed=config.seed * 1_000_003 + step)
+    env.action_space.seed(config.seed)
+    episode_return, episode_length = 0.0, 0
+    try:
+        while step < config.total_steps:
+            action = agent.act(obs, step)
+            next_obs, reward, terminated, truncated, _ = env.step(action)
+            # Only termination ends bootstrapping; a time-limit truncation does not.
+            buffer.add(obs, action, reward, next_obs, terminated)
+            obs = next_obs
+            episode_return += float(reward)
+            episode_length += 1
+            step += 1
+            if terminated or truncated:
+                episode += 1
+                metrics.write(row(episode_return=episode_return, episode_length=episode_length))
+                obs, _ = env.reset()
+                episode_return, episode_length = 0.0, 0
+
+            if step % config.train_frequency == 0:
+                if step > config.learning_starts and len(buffer) >= config.batch_size:
+                    batch = buffer.sample(config.batch_size, beta(step))
+                    loss, abs_td = agent.train_step(batch)  # also redraws the noise
+                    buffer.update_priorities(batch.indices, abs_td)
+                    loss_sum += loss
+                    loss_count += 1
+                else:
+                    agent.reset_noise()  # warm-up: same noise rhythm as training
+            if step % config.target_update_period == 0:
+                agent.sync_target()
+            if step % config.eval_period == 0:
+                evaluation += 1
+                seeds = [_eval_seed(config, evaluation, i) for i in range(len(eval_envs))]
+                greedy = evaluate(agent, eval_envs, seeds, noise=False)
+                noisy = evaluate(agent, eval_envs, seeds, noise=True,
+                                 resample_every=config.train_frequency)
+                metrics.write(row(eval_return=float(greedy.mean()),
+                                  eval_return_std=float(greedy.std()),
+                                  eval_return_noisy=float(noisy.mean())))
+                bar.set_postfix(eval=f"{greedy.mean():.1f}", refresh=False)
+            if step % config.checkpoint_period == 0:
+                _save_checkpoint(out / "checkpoint", agent, buffer, state())
+            bar.update(1)
+    except KeyboardInterrupt:
+        metrics.close()
+        _save_checkpoint(out / "checkpoint", agent, buffer, state())
+        bar.close()
+        print(f"Interrupted at step {step}; checkpoint saved in {out / 'checkpoint'} "
+              f"(continue with resume=True / --resume).")
+        raise
+    metrics.close()
+    bar.close()
+    if step % config.checkpoint_period != 0:
+        _save_checkpoint(out / "checkpoint", agent, buffer, state())
+    env.close()
+    for eval_env in eval_envs:
+        eval_env.close()
+    return Run(agent=agent, buffer=buffer, directory=out, env_id=env_id)

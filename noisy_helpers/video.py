@@ -1,0 +1,78 @@
+"""Videos of an agent: record one episode to mp4 and play it inline in a notebook.
+
+Used from ``notebooks/04_noisy_double_dqn.ipynb`` on.  Frames are streamed to
+ffmpeg (through moviepy) one at a time, so a long episode never sits in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["record_episode", "show_video"]
+
+
+def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
+                   fps=None) -> float:
+    """Play one episode of ``env_id`` with ``agent`` and write it to the mp4 ``path``.
+
+    Args:
+        agent: an :class:`~noisy_helpers.Agent`.
+        env_id: the environment (rendered with ``render_mode="rgb_array"``).
+        path: the mp4 file to write (its folder is created).
+        seed: the episode's reset seed.
+        noise: False plays the greedy policy on μ only; True keeps the noise, redrawn every
+            ``config.train_frequency`` steps as in training.  The agent's noise is restored.
+        fps: frames per second (default: the environment's ``render_fps``, else 30).
+
+    Returns the episode's return.
+    """
+    from moviepy.video.io.ffmpeg_writer import FFMPEG_VideoWriter
+
+    from .training import make_env
+
+    # pygame renders CartPole off-screen; without a display it must not look for one.
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    path = Path(path)
+    if path.suffix != ".mp4":
+        raise ValueError(f"path must end in .mp4, got {str(path)!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    env = make_env(env_id, render_mode="rgb_array")
+    fps = fps or env.metadata.get("render_fps") or 30
+    observation, _ = env.reset(seed=int(seed))
+    frame = env.render()
+    writer = FFMPEG_VideoWriter(str(path), (frame.shape[1], frame.shape[0]), fps,
+                                pixel_format="yuv420p", logfile=None)
+    episode_return, step, done = 0.0, 0, False
+    resample_every = agent.config.train_frequency
+    try:
+        with agent.keep_noise():
+            if noise:
+                agent.reset_noise()
+            else:
+                agent.remove_noise()
+            while not done:
+                writer.write_frame(np.ascontiguousarray(frame))
+                action = int(agent.greedy_actions(observation[None])[0])
+                observation, reward, terminated, truncated, _ = env.step(action)
+                episode_return += float(reward)
+                done = terminated or truncated
+                frame = env.render()
+                step += 1
+                if noise and step % resample_every == 0:
+                    agent.reset_noise()
+            writer.write_frame(np.ascontiguousarray(frame))
+    finally:
+        writer.close()
+        env.close()
+    return episode_return
+
+
+def show_video(path, width: int = 400):
+    """An inline, looping video player for a notebook (the mp4 is embedded in the output)."""
+    from IPython.display import Video
+
+    return Video(str(path), embed=True, width=width,
+                 html_attributes="controls autoplay loop muted")

@@ -1,0 +1,77 @@
+"""Tests for noisy_helpers/cli.py: `python -m noisy_helpers train|evaluate|plot`."""
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from noisy_helpers import Config
+from noisy_helpers.cli import build_parser, main
+
+
+def run_main(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_help_documents_every_config_field():
+    text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    for field in dataclasses.fields(Config):
+        assert "--" + field.name.replace("_", "-") in text, field.name
+    assert "--resume" in text and "--env" in text and "--out" in text
+
+
+def test_bad_flag_is_one_line_and_exit_code_2(capsys):
+    code, out, err = run_main(["train", "--out", "x", "--learning-rat", "1"], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "--learning-rat" in err
+
+
+def test_bad_flag_value_is_one_line_and_exit_code_2(capsys):
+    code, _, err = run_main(["train", "--out", "x", "--gamma", "1.5"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "gamma" in err
+
+
+def test_bad_env_id_is_one_line_and_exit_code_2(capsys, tmp_path):
+    code, _, err = run_main(["train", "--out", str(tmp_path / "r"), "--env", "NoSuchEnv-v0"],
+                            capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "NoSuchEnv-v0" in err
+
+
+def test_evaluate_a_run_without_checkpoint_is_exit_code_2(capsys, tmp_path):
+    code, _, err = run_main(["evaluate", "--run", str(tmp_path)], capsys)
+    assert code == 2 and "checkpoint" in err
+
+
+def test_train_evaluate_video_and_plot_smoke(capsys, tmp_path):
+    run = tmp_path / "run"
+    code, out, _ = run_main(["train", "--small", "--out", str(run), "--no-progress",
+                             "--total-steps", "300", "--eval-period", "300"], capsys)
+    assert code == 0 and "metrics" in out
+    video = run / "video.mp4"
+    code, out, _ = run_main(["evaluate", "--run", str(run), "--episodes", "2", "--video",
+                             str(video)], capsys)
+    assert code == 0 and "mean return" in out
+    assert video.exists() and video.stat().st_size > 1_000
+    code, out, _ = run_main(["plot", "--run", str(run)], capsys)
+    assert code == 0
+    assert (run / "learning_curve.png").stat().st_size > 1_000
+    assert (run / "sigma.png").stat().st_size > 1_000
+    # --resume takes the saved config; only --total-steps changes.
+    code, _, _ = run_main(["train", "--out", str(run), "--resume", "--total-steps", "400",
+                           "--no-progress"], capsys)
+    assert code == 0
+    code, _, err = run_main(["train", "--out", str(run), "--resume", "--gamma", "0.5",
+                             "--no-progress"], capsys)
+    assert code == 2 and "gamma" in err
+
+
+def test_module_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "noisy_helpers", "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "train" in result.stdout

@@ -1,0 +1,181 @@
+"""Tests for noisy_helpers/training.py: tiny-budget smoke runs of `train`, metrics,
+reproducibility, checkpoints and resume, evaluation, and bad input."""
+
+import csv
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import noisy_helpers as nh
+from noisy_helpers import Config
+from noisy_helpers.training import METRIC_FIELDS, load_run_state
+
+
+
+class NeverEnds(gym.Env):
+    """An environment that never terminates: its episodes only end by the time limit."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return self.np_random.uniform(-1, 1, 4).astype(np.float32), {}
+
+    def step(self, action):
+        return self.np_random.uniform(-1, 1, 4).astype(np.float32), 1.0, False, False, {}
+
+
+TRUNCATED_ENV = "NeverEndsTruncated-v0"  # truncated after 8 steps, never terminated
+if TRUNCATED_ENV not in gym.registry:
+    gym.register(TRUNCATED_ENV, entry_point=NeverEnds, max_episode_steps=8)
+
+
+def small(**changes):
+    return Config.small(**changes)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    return nh.train(small(), "CartPole-v1", out=out, progress=False)
+
+
+def test_smoke_run_writes_metrics_tensorboard_and_checkpoint(small_run):
+    names = {p.name for p in small_run.directory.iterdir()}
+    assert {"metrics.csv", "tensorboard", "checkpoint"} <= names
+    metrics = small_run.metrics()
+    assert list(metrics)[: len(METRIC_FIELDS)] == METRIC_FIELDS
+    assert {"sigma/q_values", "mu/q_values"} <= set(metrics)
+    evals = ~np.isnan(metrics["eval_return"])
+    assert list(metrics["step"][evals]) == [300, 600]  # eval_period 300 of 600 steps
+    assert np.all(np.diff(metrics["step"]) >= 0)
+    assert (metrics["episode_return"][~np.isnan(metrics["episode_return"])] > 0).all()
+    assert load_run_state(small_run.directory)["step"] == 600
+
+
+def test_beta_is_annealed_from_start_to_end(small_run):
+    metrics = small_run.metrics()
+    assert metrics["beta"][0] < 0.45 and metrics["beta"][-1] == pytest.approx(1.0)
+    assert np.all(np.diff(metrics["beta"]) >= 0)
+
+
+def test_losses_are_logged_once_learning_starts(small_run):
+    metrics = small_run.metrics()
+    late = metrics["step"] > 150
+    assert np.isfinite(metrics["loss"][late]).all()
+
+
+def test_same_seed_gives_the_same_metrics_file(small_run, tmp_path):
+    again = nh.train(small(), "CartPole-v1", out=tmp_path, progress=False, tensorboard=False)
+    assert again.metrics_path.read_text() == small_run.metrics_path.read_text()
+
+
+def test_other_seed_gives_another_run(small_run, tmp_path):
+    other = nh.train(small(seed=1), "CartPole-v1", out=tmp_path, progress=False,
+                     tensorboard=False)
+    assert other.metrics_path.read_text() != small_run.metrics_path.read_text()
+
+
+def test_truncation_is_stored_as_not_done():
+    # Every episode ends by truncation after 8 steps: the last transitions must keep
+    # bootstrapping (done = 0), while a terminated CartPole episode stores done = 1.
+    run = nh.train(small(total_steps=200), TRUNCATED_ENV, progress=False, tensorboard=False)
+    metrics = run.metrics()
+    lengths = metrics["episode_length"][~np.isnan(metrics["episode_length"])]
+    assert len(lengths) == 25 and (lengths == 8).all()
+    assert run.buffer.dones[: len(run.buffer)].sum() == 0
+    cartpole = nh.train(small(total_steps=200), "CartPole-v1", progress=False, tensorboard=False)
+    episodes = (~np.isnan(cartpole.metrics()["episode_return"])).sum()
+    assert cartpole.buffer.dones[: len(cartpole.buffer)].sum() == episodes
+
+
+def test_resume_continues_to_the_new_total(tmp_path):
+    first = nh.train(small(total_steps=300), "CartPole-v1", out=tmp_path, progress=False)
+    assert first.agent.train_steps == 200
+    resumed = nh.train(small(total_steps=600), "CartPole-v1", out=tmp_path, resume=True,
+                       progress=False)
+    assert load_run_state(tmp_path)["step"] == 600
+    assert resumed.agent.train_steps == 500  # 200 before, 300 after
+    steps = resumed.metrics()["step"]
+    assert np.all(np.diff(steps) >= 0) and steps[-1] == 600
+    assert len(resumed.buffer) == 600  # the replay came back with the checkpoint
+
+
+def test_interrupt_saves_a_checkpoint_that_resume_continues(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = nh.Agent.train_step
+
+    def interrupted(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 50:
+            raise KeyboardInterrupt
+        return original(self, batch)
+
+    monkeypatch.setattr(nh.Agent, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        nh.train(small(), "CartPole-v1", out=tmp_path, progress=False)
+    state = load_run_state(tmp_path)
+    assert state["step"] == 150  # 100 warm-up steps, then the 50th update was interrupted
+    monkeypatch.setattr(nh.Agent, "train_step", original)
+    nh.train(small(), "CartPole-v1", out=tmp_path, resume=True, progress=False)
+    assert load_run_state(tmp_path)["step"] == 600
+    with open(tmp_path / "metrics.csv") as file:
+        steps = [int(row["step"]) for row in csv.DictReader(file)]
+    assert steps == sorted(steps)
+
+
+def test_resume_with_another_config_is_refused(tmp_path):
+    nh.train(small(total_steps=300), "CartPole-v1", out=tmp_path, progress=False,
+             tensorboard=False)
+    with pytest.raises(ValueError, match="learning_rate"):
+        nh.train(small(learning_rate=0.1), "CartPole-v1", out=tmp_path, resume=True)
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        nh.train(small(), "CartPole-v1", out=tmp_path, resume=True)
+
+
+def test_unknown_env_id_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="CartPole-v99"):
+        nh.train(small(), "CartPole-v99", out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_continuous_action_env_is_refused():
+    with pytest.raises(ValueError, match="Discrete"):
+        nh.make_env("Pendulum-v1")
+
+
+def test_train_needs_a_config():
+    with pytest.raises(TypeError, match="config"):
+        nh.train({"total_steps": 10})
+
+
+def test_evaluate_without_noise_is_deterministic_and_restores_the_noise(small_run):
+    agent = small_run.agent
+    envs = [nh.make_env("CartPole-v1") for _ in range(3)]
+    before = [v.numpy().copy() for v in agent.online.non_trainable_variables]
+    a = nh.evaluate(agent, envs, seeds=[1, 2, 3])
+    b = nh.evaluate(agent, envs, seeds=[1, 2, 3])
+    np.testing.assert_array_equal(a, b)
+    nh.evaluate(agent, envs, seeds=[1, 2, 3], noise=True)
+    for value, variable in zip(before, agent.online.non_trainable_variables):
+        np.testing.assert_array_equal(value, variable.numpy())
+
+
+def test_evaluate_needs_one_seed_per_env(small_run):
+    with pytest.raises(ValueError, match="seed"):
+        nh.evaluate(small_run.agent, [nh.make_env("CartPole-v1")], seeds=[1, 2])
+
+
+def test_read_metrics_turns_empty_cells_into_nan(tmp_path):
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,eval_return\n1,\n2,3.5\n")
+    metrics = nh.read_metrics(path)
+    assert np.isnan(metrics["eval_return"][0]) and metrics["eval_return"][1] == 3.5
