@@ -39,6 +39,16 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+_NONE = "none"
+_OPTIONAL_NUMBERS = {"learning_rate_end"}  # Config fields that may be None
+
+
+def _float_or_none(text: str):
+    if text.strip().lower() == _NONE:
+        return _NONE
+    return float(text)
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     docs = Config.field_docs()
     group = parser.add_argument_group(
@@ -53,6 +63,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         elif field.name == "hidden_sizes":
             group.add_argument(_flag(field.name), type=int, nargs="+", default=None,
                                metavar="WIDTH", help=help_text)
+        elif field.name in _OPTIONAL_NUMBERS:  # "none" switches it off
+            group.add_argument(_flag(field.name), type=_float_or_none, default=None,
+                               metavar="FLOAT|none", help=help_text)
         else:
             kind = int if isinstance(default, int) else float
             group.add_argument(_flag(field.name), type=kind, default=None,
@@ -104,6 +117,8 @@ def _config_from(args, base: Config) -> Config:
     for field in dataclasses.fields(Config):
         value = getattr(args, field.name)
         if value is not None:
+            if value == _NONE:
+                value = None
             changes[field.name] = tuple(value) if field.name == "hidden_sizes" else value
     return base.replace(**changes)
 

@@ -71,6 +71,16 @@ def test_train_evaluate_video_and_plot_smoke(capsys, tmp_path):
     assert code == 2 and "gamma" in err
 
 
+def test_learning_rate_end_none_switches_the_decay_off():
+    from noisy_helpers.cli import _config_from
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "--out", "x", "--learning-rate-end", "none"])
+    assert _config_from(args, Config()).learning_rate_end is None
+    args = parser.parse_args(["train", "--out", "x", "--learning-rate-end", "1e-5"])
+    assert _config_from(args, Config()).learning_rate_end == 1e-5
+
+
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "noisy_helpers", "--help"],
                             capture_output=True, text=True, timeout=120)
