@@ -11,7 +11,8 @@ first does, >= 80 % of its evaluations stay >= 475.
     python benchmarks/bench_cartpole.py                    # 5 seeds x 50k steps
     python benchmarks/bench_cartpole.py --set learning_rate=2.5e-4 --out runs/bench_lr
 
-Runs already finished in ``--out`` are not recomputed (delete the folder to redo).
+Runs already finished in ``--out`` with the same config are not recomputed (delete the folder to
+redo); a run of another config is run again.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def main(argv=None):
         out = args.out / f"seed_{seed}"
         paths[seed] = out / "metrics.csv"
         state = out / "checkpoint" / "state.json"
-        done = state.exists() and json.loads(state.read_text())["step"] >= config.total_steps
+        saved = json.loads(state.read_text()) if state.exists() else None
+        done = (saved is not None and saved["step"] >= config.total_steps
+                and saved["config"] == config.replace(seed=seed).to_dict())
         if not done:
             jobs.append((config.to_dict(), seed, str(out)))
     if jobs:

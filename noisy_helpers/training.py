@@ -149,6 +149,8 @@ def _save_checkpoint(directory: Path, agent, buffer, state: dict) -> None:
     np.savez(partial / "replay.npz", **buffer.state_dict())
     (partial / "state.json").write_text(json.dumps(state, indent=1))
     old = directory.with_name(directory.name + ".old")
+    if old.exists():  # left by a crash in the middle of an earlier swap
+        shutil.rmtree(old)
     if directory.exists():
         directory.rename(old)
     partial.rename(directory)
