@@ -70,7 +70,8 @@ class Config:
 
     learning_rate: float = 5e-4
     """Adam step size at the start (Atari papers use 6.25e-5 with far larger networks and
-    budgets; 5e-4 learns CartPole within 25k steps)."""
+    budgets; with 5e-4 and the other defaults the median of 5 CartPole seeds first reaches a
+    return of 475 at 25k steps, README)."""
 
     learning_rate_end: float = 5e-5
     """The step size falls linearly from ``learning_rate`` to this value over the run's
@@ -103,7 +104,7 @@ class Config:
     target_update_period: int = 100
     """Environment steps between copies of the online network's weights to the target network.
     Only trainable weights are copied, never the noise or its generator (§3.1: the target
-    network has its own, independent noise).  Atari DQN uses 10k steps (2.5k updates); on
+    network has its own, independent noise).  Nature DQN copies every 10k updates; on
     CartPole, in our trials, 50-100 learned far faster than 500, and 20 diverged."""
 
     # ------------------------------------------------------------------ PER
