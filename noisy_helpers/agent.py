@@ -144,9 +144,13 @@ class Agent:
         return int(self._greedy_actions(tf.convert_to_tensor(observation[None])).numpy()[0])
 
     # ------------------------------------------------------------- noise
-    def _reset_noise_graph(self):
+    def _redraw_noise(self):
+        """New noise in every noisy layer of both networks (traced into the graphs that call it)."""
         for layer in self.noisy_online + self.noisy_target:
             layer.reset_noise()
+
+    def _reset_noise_graph(self):
+        self._redraw_noise()
         return tf.constant(0)
 
     def reset_noise(self) -> None:
@@ -157,8 +161,9 @@ class Agent:
     @contextlib.contextmanager
     def keep_noise(self):
         """Inside the block, the online network's noise may change (e.g. for an evaluation);
-        afterwards it is back exactly as before, generator state included, so that
-        evaluating does not change the course of training."""
+        afterwards it is back exactly as before, generator state included.  Only the online
+        network's: a :meth:`reset_noise` inside the block also draws new target noise (an
+        independent draw either way, but not the one a run without the block would draw)."""
         saved = [v.numpy() for v in self.online.non_trainable_variables]
         try:
             yield
@@ -191,9 +196,7 @@ class Agent:
             loss = tf.reduce_mean(weights * huber(td_errors, config.huber_delta))
         gradients = tape.gradient(loss, variables)
         self.optimizer.apply(gradients, variables)
-        # New noise for the next steps, in both networks (Algorithm 1).
-        for layer in self.noisy_online + self.noisy_target:
-            layer.reset_noise()
+        self._redraw_noise()  # new noise for the next steps, in both networks (Algorithm 1)
         return loss, tf.abs(td_errors)
 
     def train_step(self, batch):

@@ -237,15 +237,18 @@ class ReplayBuffer:
         _check_td_errors(_as_index_array(indices, max(self._size, 1)), td_errors)
 
     # ------------------------------------------------------------ checkpoints
+    #: The preallocated storage arrays, saved and restored as they are.
+    _STORAGE = ("obs", "next_obs", "actions", "rewards", "dones")
+
     def state_dict(self) -> dict:
         """Everything needed to continue, as numpy arrays for ``np.savez`` (no pickle):
         storage, write cursor, size and the sampling RNG's state."""
-        return dict(
-            obs=self.obs, next_obs=self.next_obs, actions=self.actions,
-            rewards=self.rewards, dones=self.dones,
+        state = {key: getattr(self, key) for key in self._STORAGE}
+        state.update(
             cursor=np.int64(self._cursor), size=np.int64(self._size),
             rng_state=np.array(json.dumps(self.rng.bit_generator.state)),
         )
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Restore :meth:`state_dict`.  Arrays of another shape or dtype raise ``ValueError``
@@ -268,7 +271,7 @@ class ReplayBuffer:
             raise ValueError(f"replay state has cursor {cursor} and size {size} for capacity "
                              f"{self.capacity}")
         rng_state = json.loads(str(state["rng_state"]))
-        for key in ("obs", "next_obs", "actions", "rewards", "dones"):
+        for key in self._STORAGE:
             getattr(self, key)[...] = state[key]
         self._cursor, self._size = cursor, size
         self.rng.bit_generator.state = rng_state

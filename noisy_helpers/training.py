@@ -15,7 +15,8 @@ Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
 4. every ``target_update_period`` steps: copy the online weights to the target,
 5. every ``eval_period`` steps: evaluate over ``eval_episodes`` episodes with the
    noise removed (μ only) and, reported alongside, with the noise on as in
-   training; the training's own noise and generator are restored afterwards,
+   training; the online network's noise and generator are restored afterwards
+   (the noisy evaluation does redraw the target network's noise),
 6. every ``checkpoint_period`` steps, at the end and on Ctrl-C: a checkpoint
    that :func:`train` with ``resume=True`` continues from.
 
@@ -110,7 +111,8 @@ def evaluate(agent, envs, seeds, noise: bool = False, resample_every: int = 1) -
         seeds: a seed for each environment's reset.
         noise: False: the noise is removed (μ only, a deterministic greedy policy).
             True: acting as in training, the noise redrawn every ``resample_every`` steps.
-            Either way, the agent's noise and generators are restored afterwards.
+            Either way, the online network's noise and generator are restored afterwards
+            (with ``noise=True`` the target network's noise is redrawn, not restored).
     """
     if len(envs) != len(seeds):
         raise ValueError(f"need one seed per env, got {len(seeds)} seeds for {len(envs)} envs")

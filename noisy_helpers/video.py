@@ -24,7 +24,7 @@ def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
         path: the mp4 file to write (its folder is created).
         seed: the episode's reset seed.
         noise: False plays the greedy policy on μ only; True keeps the noise, redrawn every
-            ``config.train_frequency`` steps as in training.  The agent's noise is restored.
+            ``config.train_frequency`` steps as in training.  The online network's noise is restored.
         fps: frames per second (default: the environment's ``render_fps``, else 30).
 
     Returns the episode's return.
