@@ -12,6 +12,8 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.training`    -- ``train``, ``evaluate``, ``read_metrics`` (04)
 * :mod:`noisy_helpers.plotting`    -- learning curves and σ over training   (04)
 * :mod:`noisy_helpers.video`       -- ``record_episode``, ``show_video``     (04)
+* :mod:`noisy_helpers.atari`       -- ``make_atari_env`` and its wrappers   (05_atari_upndown.ipynb)
+* :mod:`noisy_helpers.frame_replay` -- ``PrioritizedFrameReplayBuffer``: each frame once (05)
 * :mod:`noisy_helpers.cli`         -- ``python -m noisy_helpers train|evaluate|plot``
 * :mod:`noisy_helpers.budget`      -- ``budget``: full runs for learners, small ones in CI
 
@@ -34,10 +36,20 @@ from .replay import (
     linear_schedule,
 )
 from .sum_tree import SumTree
+from .frame_replay import FrameReplayBuffer, PrioritizedFrameReplayBuffer  # noqa: E402
+from .atari import make_atari_env  # noqa: E402
 from .config import Config  # noqa: E402
 from .networks import build_q_network  # noqa: E402
 from .targets import double_dqn_targets, dqn_targets  # noqa: E402
-from .training import Run, evaluate, make_env, read_metrics, train  # noqa: E402
+from .training import (  # noqa: E402
+    Run,
+    evaluate,
+    export_agent,
+    make_env,
+    random_policy_returns,
+    read_metrics,
+    train,
+)
 from .plotting import plot_learning_curve, plot_noise, save_run_plots  # noqa: E402
 from .video import record_episode, show_video  # noqa: E402
 
@@ -54,12 +66,17 @@ __all__ = [
     "PrioritizedReplayBuffer",
     "importance_weights",
     "linear_schedule",
+    "FrameReplayBuffer",
+    "PrioritizedFrameReplayBuffer",
+    "make_atari_env",
     "Config",
     "build_q_network",
     "double_dqn_targets",
     "dqn_targets",
     "train",
     "evaluate",
+    "random_policy_returns",
+    "export_agent",
     "make_env",
     "read_metrics",
     "Run",

@@ -80,7 +80,7 @@ class Agent:
             obs_shape=self.obs_shape, n_actions=self.n_actions,
             hidden_sizes=config.hidden_sizes, noisy=config.noisy,
             noisy_hidden=config.noisy_hidden, sigma0=config.sigma0,
-            factorised=config.factorised,
+            factorised=config.factorised, kind=config.network,
         )
         self.online = build_q_network(**network, seed=online_seed, name="online")
         # Its own seed: the target network's noise is independent of the online one's.
@@ -242,7 +242,8 @@ class Agent:
         config = self.config
         return dict(
             obs_shape=list(self.obs_shape), n_actions=self.n_actions,
-            obs_dtype=self.obs_dtype.name, hidden_sizes=list(config.hidden_sizes),
+            obs_dtype=self.obs_dtype.name, network=config.network,
+            hidden_sizes=list(config.hidden_sizes),
             noisy=config.noisy, noisy_hidden=config.noisy_hidden, factorised=config.factorised,
         )
 
@@ -272,7 +273,11 @@ class Agent:
 
     def load(self, directory, weights_only: bool = False) -> None:
         """Load what :meth:`save` wrote.  A checkpoint of another architecture raises
-        ``ValueError`` saying what differs, before anything is changed."""
+        ``ValueError`` saying what differs, before anything is changed.
+
+        ``weights_only``: the networks only (to evaluate or watch an agent, not to continue
+        training it); a checkpoint without ``target.weights.h5`` (an exported agent) then
+        gets a target network copied from the online one."""
         directory = Path(directory)
         state_path = directory / "agent.json"
         if not state_path.exists():
@@ -285,6 +290,9 @@ class Agent:
                                 for k, (a, b) in different.items())
             raise ValueError(f"checkpoint in {str(directory)!r} is for another network ({details})")
         self.online.load_weights(directory / "online.weights.h5")
+        if weights_only and not (directory / "target.weights.h5").exists():
+            self.sync_target()  # an exported agent (export_agent) ships the online network only
+            return
         self.target.load_weights(directory / "target.weights.h5")
         if weights_only:
             return

@@ -1,4 +1,4 @@
-"""Command line: ``python -m noisy_helpers {train,evaluate,plot} ...``.
+"""Command line: ``python -m noisy_helpers {train,evaluate,export,plot} ...``.
 
 Examples::
 
@@ -6,6 +6,7 @@ Examples::
     python -m noisy_helpers train --out runs/cartpole --total-steps 80000 --resume
     python -m noisy_helpers evaluate --run runs/cartpole --episodes 10 --video runs/cartpole/video.mp4
     python -m noisy_helpers plot --run runs/cartpole
+    python -m noisy_helpers export --run runs/upndown --out agents/upndown
 
 Every field of :class:`~noisy_helpers.Config` is a flag of ``train`` (``--learning-rate``,
 ``--no-noisy``, ...), documented in ``--help`` by the field's own docstring.  A bad flag,
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from .config import Config
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "default_config"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,6 +41,10 @@ def _flag(name: str) -> str:
 
 
 _NONE = "none"
+#: ``--small`` on Atari: Config.atari() cut to a smoke-test budget.
+_SMALL_ATARI = dict(total_steps=600, buffer_size=1_000, learning_starts=200,
+                    target_update_period=200, eval_period=300, eval_episodes=1,
+                    checkpoint_period=300)
 _OPTIONAL_NUMBERS = {"learning_rate_end"}  # Config fields that may be None
 
 
@@ -89,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue the run in --out from its checkpoint (only "
                             "--total-steps may change)")
     train.add_argument("--small", action="store_true",
-                       help="start from Config.small(), the tiny CI budget")
+                       help="start from Config.small() (Atari: a tiny Config.atari()), the "
+                            "CI budget")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_config_flags(train)
 
@@ -104,8 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help="seed of the first episode; episode i uses seed + i (default 12345)")
     evaluate.add_argument("--noise", action="store_true",
                           help="keep the noise on, redrawn as in training")
+    evaluate.add_argument("--random", action="store_true",
+                          help="also play a uniformly random policy on the same episode seeds "
+                               "and print the ratio of the means")
     evaluate.add_argument("--video", type=Path, default=None,
                           help="also record the first episode to this .mp4 file")
+
+    export = commands.add_parser(
+        "export", help="copy a trained agent (online weights, config, metrics) to ship it",
+        description="Copy what `evaluate` needs (online network weights, agent.json, "
+                    "state.json) and metrics.csv from a run into a new directory.",
+    )
+    export.add_argument("--run", required=True, type=Path, help="run directory (from train)")
+    export.add_argument("--out", required=True, type=Path, help="directory to write")
 
     plot = commands.add_parser("plot", help="write learning_curve.png and sigma.png of a run")
     plot.add_argument("--run", required=True, type=Path, help="run directory (from train)")
@@ -123,6 +140,16 @@ def _config_from(args, base: Config) -> Config:
     return base.replace(**changes)
 
 
+def default_config(env_id: str, small: bool = False) -> Config:
+    """The defaults for ``env_id``: ``Config.atari()`` for ``ALE/...`` ids, else ``Config()``;
+    with ``small``, the tiny CI budget of either."""
+    from .atari import is_atari
+
+    if is_atari(env_id):
+        return Config.atari(**_SMALL_ATARI) if small else Config.atari()
+    return Config.small() if small else Config()
+
+
 def _train(args, parser) -> int:
     from .training import load_run_state, train
 
@@ -131,8 +158,8 @@ def _train(args, parser) -> int:
         base = Config.from_dict(saved["config"])
         env_id = args.env or saved["env_id"]
     else:
-        base = Config.small() if args.small else Config()
         env_id = args.env or "CartPole-v1"
+        base = default_config(env_id, small=args.small)
     config = _config_from(args, base)
     try:
         run = train(config, env_id=env_id, out=args.out, resume=args.resume,
@@ -148,7 +175,7 @@ def _train(args, parser) -> int:
 def _evaluate(args, parser) -> int:
     import numpy as np
 
-    from .training import evaluate, load_run_state, make_env
+    from .training import evaluate, load_run_state, make_env, random_policy_returns
 
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
@@ -172,6 +199,12 @@ def _evaluate(args, parser) -> int:
     print(f"{env_id}, {args.episodes} episodes, {mode}: mean return {returns.mean():.1f} "
           f"± {returns.std():.1f} (min {returns.min():.1f}, max {returns.max():.1f})")
     print("returns: " + " ".join(f"{r:g}" for r in returns))
+    if args.random:
+        random = random_policy_returns(envs, seeds, seed=args.seed)
+        print(f"{env_id}, {args.episodes} episodes, uniformly random actions (same seeds): "
+              f"mean return {random.mean():.1f} ± {random.std():.1f}")
+        if random.mean() > 0:
+            print(f"agent / random: {returns.mean() / random.mean():.2f}")
     if args.video is not None:
         from .video import record_episode
 
@@ -180,6 +213,15 @@ def _evaluate(args, parser) -> int:
     for env in envs:
         env.close()
     return 0 if np.isfinite(returns).all() else 1
+
+
+def _export(args, parser) -> int:
+    from .training import export_agent
+
+    out = export_agent(args.run, args.out)
+    size = sum(p.stat().st_size for p in (out / "checkpoint").iterdir())
+    print(f"exported {args.run} to {out} ({size / 1e6:.1f} MB of checkpoint)")
+    return 0
 
 
 def _plot(args, parser) -> int:
@@ -193,7 +235,8 @@ def _plot(args, parser) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = {"train": _train, "evaluate": _evaluate, "plot": _plot}[args.command]
+    command = {"train": _train, "evaluate": _evaluate, "export": _export,
+               "plot": _plot}[args.command]
     try:
         return command(args, parser)
     except (ValueError, TypeError, FileNotFoundError) as error:

@@ -39,8 +39,13 @@ class Config:
     settings (another number of threads may sum in another order)."""
 
     # -------------------------------------------------------------- network
+    network: str = "mlp"
+    """The Q-network: ``"mlp"`` for vector observations (CartPole), ``"nature"`` for Atari
+    frame stacks: the three convolutions of Mnih et al. (2015), then ``hidden_sizes``."""
+
     hidden_sizes: tuple = (256, 256)
-    """Widths of the hidden layers of the MLP Q-network (ReLU)."""
+    """Widths of the hidden fully connected layers (ReLU): of the MLP, or after the
+    convolutions of the Nature network (there ``(512,)``, as in Mnih et al. 2015)."""
 
     noisy: bool = True
     """NoisyNet (True): the output layer (and, with ``noisy_hidden``, every hidden layer) is a
@@ -160,6 +165,7 @@ class Config:
                    name, value, "an int >= 0")
         for name in ("noisy", "noisy_hidden", "factorised", "double", "prioritized"):
             _check(isinstance(getattr(self, name), bool), name, getattr(self, name), "a bool")
+        _check(self.network in ("mlp", "nature"), "network", self.network, "'mlp' or 'nature'")
         _check(isinstance(self.hidden_sizes, tuple) and all(
             isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in self.hidden_sizes),
             "hidden_sizes", self.hidden_sizes, "a tuple of ints >= 1")
@@ -202,6 +208,28 @@ class Config:
             total_steps=600, hidden_sizes=(32, 32), batch_size=16, buffer_size=1_000,
             learning_starts=100, target_update_period=100, eval_period=300, eval_episodes=2,
             checkpoint_period=300, epsilon_decay_steps=300,
+        )
+        settings.update(changes)
+        return cls(**settings)
+
+    @classmethod
+    def atari(cls, **changes) -> "Config":
+        """Defaults for Atari (``ALE/...`` ids; the CLI picks them from the env id), each
+        overridable: ``Config.atari(total_steps=10_000)``.
+
+        From the Nature DQN (Mnih et al. 2015) and NoisyNet-DQN: the Nature network with a
+        noisy 512 layer and noisy output, batch 32, one update every 4 agent steps, Adam
+        ε 1.5e-4 and ε-greedy (noisy=False only) falling to 0.01, as in Rainbow / Dopamine.
+        Scaled down for a CPU: a 100k-transition replay (0.7 GB of uint8 frames, not 1M),
+        1M agent steps (4M frames, not 200M), learning from 20k steps, a target sync every
+        8k agent steps (2k updates, Rainbow's period), and a constant learning rate of 1e-4
+        (the data-efficient Rainbow's, larger than the 6.25e-5 of 200M-frame runs)."""
+        settings = dict(
+            total_steps=1_000_000, network="nature", hidden_sizes=(512,),
+            learning_rate=1e-4, learning_rate_end=None, batch_size=32, buffer_size=100_000,
+            learning_starts=20_000, train_frequency=4, target_update_period=8_000,
+            epsilon_end=0.01, epsilon_decay_steps=250_000, eval_period=25_000,
+            eval_episodes=5, checkpoint_period=50_000,
         )
         settings.update(changes)
         return cls(**settings)

@@ -30,15 +30,26 @@ def noisy_layer_names(metrics: dict) -> list:
 def plot_learning_curve(metrics: dict, ax=None, title: str = "Learning curve",
                         window: int = 10):
     """Training episode returns (thin, with a moving average) and evaluation returns:
-    noise removed (μ only, ± one std over the episodes) and noise on."""
+    noise removed (μ only, ± one std over the episodes) and noise on.
+
+    On Atari (a ``game_score`` column with values) the training curve is the true score
+    of each game, not the clipped return of each life, so that it compares with the
+    evaluations."""
     ax = _axes(ax)
-    episodes = ~np.isnan(metrics["episode_return"])
-    steps, returns = metrics["step"][episodes], metrics["episode_return"][episodes]
-    ax.plot(steps, returns, color="tab:blue", alpha=0.25, lw=0.8, label="training episode")
+    games = metrics.get("game_score")
+    if games is not None and (~np.isnan(games)).any():
+        column, unit, label = "game_score", "score", "training game (true score)"
+        plural = "games"
+    else:
+        column, unit, label = "episode_return", "episode return", "training episode"
+        plural = "episodes"
+    episodes = ~np.isnan(metrics[column])
+    steps, returns = metrics["step"][episodes], metrics[column][episodes]
+    ax.plot(steps, returns, color="tab:blue", alpha=0.25, lw=0.8, label=label)
     if len(returns) >= window:
         smooth = np.convolve(returns, np.ones(window) / window, mode="valid")
         ax.plot(steps[window - 1:], smooth, color="tab:blue", lw=1.5,
-                label=f"training, mean of {window} episodes")
+                label=f"training, mean of {window} {plural}")
     evals = ~np.isnan(metrics["eval_return"])
     if evals.any():
         eval_steps, mean = metrics["step"][evals], metrics["eval_return"][evals]
@@ -49,7 +60,7 @@ def plot_learning_curve(metrics: dict, ax=None, title: str = "Learning curve",
         ax.plot(eval_steps, metrics["eval_return_noisy"][evals], "s--", color="tab:orange",
                 lw=1, ms=3, label="evaluation, noise on")
     ax.set_xlabel("environment steps")
-    ax.set_ylabel("episode return")
+    ax.set_ylabel(unit)
     ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)

@@ -169,11 +169,13 @@ class ReplayBuffer:
             raise ValueError(f"{name} must have shape {self.obs_shape}, got {array.shape}")
         return array
 
-    def add(self, obs, action, reward, next_obs, done) -> int:
+    def add(self, obs, action, reward, next_obs, done, truncated: bool = False) -> int:
         """Store one transition; returns its slot.  When full, overwrites the oldest.
 
         ``done`` means the episode *terminated* at ``next_obs`` (no bootstrap);
-        a time-limit truncation is not a termination.
+        a time-limit truncation is not a termination.  ``truncated`` is accepted for the
+        interface that the frame buffers share (they need to know where an episode ends);
+        a buffer of whole observations does not use it.
         """
         obs = self._check_observation(obs, "obs")
         next_obs = self._check_observation(next_obs, "next_obs")

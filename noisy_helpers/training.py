@@ -20,6 +20,12 @@ Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
 6. every ``checkpoint_period`` steps, at the end and on Ctrl-C: a checkpoint
    that :func:`train` with ``resume=True`` continues from.
 
+On Atari (``ALE/...`` ids, :func:`~noisy_helpers.make_atari_env`) the same loop
+trains on lives with clipped rewards, stores frames once
+(:class:`~noisy_helpers.PrioritizedFrameReplayBuffer`), evaluates whole games with
+their true scores, and writes each game's true score in the ``game_score`` column.
+TensorFlow runs the networks on a GPU when it sees one.
+
 Everything it writes lives in ``out``: ``metrics.csv`` (one row per finished
 training episode and one per evaluation; no wall-clock values, so that the
 same seed gives the same file), ``tensorboard/`` and ``checkpoint/``.
@@ -37,25 +43,34 @@ from pathlib import Path
 
 import numpy as np
 
+from .atari import is_atari, make_atari_env
 from .config import Config
+from .frame_replay import FrameReplayBuffer, PrioritizedFrameReplayBuffer
 from .replay import PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 
-__all__ = ["train", "evaluate", "make_env", "read_metrics", "Run", "METRIC_FIELDS"]
+__all__ = ["train", "evaluate", "random_policy_returns", "make_env", "read_metrics",
+           "export_agent", "Run",
+           "METRIC_FIELDS"]
 
 #: The columns of ``metrics.csv`` that every run has; ``sigma/<layer>`` and
 #: ``mu/<layer>`` (mean σ and mean |μ| of each noisy layer) follow them.
 METRIC_FIELDS = [
-    "step", "episode", "episode_return", "episode_length", "eval_return", "eval_return_std",
+    "step", "episode", "episode_return", "episode_length", "game_score", "eval_return",
+    "eval_return_std",
     "eval_return_noisy", "loss", "beta", "epsilon",
 ]
 
 
-def make_env(env_id: str, render_mode=None):
-    """``gym.make(env_id)``; an unknown id raises ``ValueError`` naming it."""
+def make_env(env_id: str, render_mode=None, training: bool = False):
+    """``gym.make(env_id)``, or :func:`~noisy_helpers.make_atari_env` for ``ALE/...`` ids
+    (``training=True``: lives as episodes and clipped rewards; False: whole games with
+    their true scores).  An unknown id raises ``ValueError`` naming it."""
     import gymnasium as gym
 
     if not isinstance(env_id, str):
         raise TypeError(f"env_id must be a string, got {env_id!r}")
+    if is_atari(env_id):
+        return make_atari_env(env_id, training=training, render_mode=render_mode)
     try:
         env = gym.make(env_id, render_mode=render_mode)
     except gym.error.Error as error:
@@ -140,6 +155,24 @@ def evaluate(agent, envs, seeds, noise: bool = False, resample_every: int = 1) -
     return returns
 
 
+def random_policy_returns(envs, seeds, seed: int = 0) -> np.ndarray:
+    """The returns of uniformly random actions, one episode in each of ``envs`` reset with
+    ``seeds``: the baseline that Atari scores are compared with (same protocol as
+    :func:`evaluate`)."""
+    if len(envs) != len(seeds):
+        raise ValueError(f"need one seed per env, got {len(seeds)} seeds for {len(envs)} envs")
+    rng = np.random.default_rng(seed)
+    returns = np.zeros(len(envs))
+    for i, (env, env_seed) in enumerate(zip(envs, seeds)):
+        env.reset(seed=int(env_seed))
+        done = False
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+            returns[i] += reward
+            done = terminated or truncated
+    return returns
+
+
 # ----------------------------------------------------------------------------- checkpoints
 def _save_checkpoint(directory: Path, agent, buffer, state: dict) -> None:
     """Write the checkpoint to a fresh folder, then swap it in: a crash mid-write never
@@ -166,6 +199,29 @@ def load_run_state(run_directory) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint in {str(run_directory)!r} ({path} missing)")
     return json.loads(path.read_text())
+
+
+#: What :func:`export_agent` keeps of a run's checkpoint: enough to evaluate and watch it.
+EXPORTED_FILES = ("online.weights.h5", "agent.json", "state.json")
+
+
+def export_agent(run_directory, out) -> Path:
+    """Copy what it takes to evaluate a trained agent, and nothing more, into ``out``:
+    ``checkpoint/`` with the online network's weights, ``agent.json`` and ``state.json``
+    (config and counters), plus the run's ``metrics.csv``.  Not the target network, the
+    optimizer or the replay: an exported agent is for ``evaluate`` and videos, not
+    for ``--resume``.  ``python -m noisy_helpers evaluate --run OUT`` reads it."""
+    source = Path(run_directory) / "checkpoint"
+    load_run_state(run_directory)  # a clear error when there is no checkpoint
+    out = Path(out)
+    if out.resolve() == Path(run_directory).resolve():
+        raise ValueError(f"out must differ from run_directory, got {str(out)!r} for both")
+    (out / "checkpoint").mkdir(parents=True, exist_ok=True)
+    for name in EXPORTED_FILES:
+        shutil.copyfile(source / name, out / "checkpoint" / name)
+    if (Path(run_directory) / "metrics.csv").exists():
+        shutil.copyfile(Path(run_directory) / "metrics.csv", out / "metrics.csv")
+    return out
 
 
 def _trim_metrics(path: Path, last_step: int) -> None:
@@ -234,7 +290,8 @@ def train(
 
     Args:
         config: the run's settings.
-        env_id: a gymnasium id with a Discrete action space and vector observations.
+        env_id: a gymnasium id with a Discrete action space and vector observations, or an
+            Atari id (``"ALE/UpNDown-v5"``, with ``Config.atari()``).
         out: the run's directory (created); ``None`` makes a temporary one.  A new run (not
             ``resume``) into an existing directory replaces its metrics and TensorBoard logs.
         resume: continue from ``out/checkpoint``.  The config must equal the saved one,
@@ -265,7 +322,14 @@ def train(
         if saved["env_id"] != env_id:
             raise ValueError(f"resume: env_id {env_id!r} differs from the checkpoint's "
                              f"{saved['env_id']!r}")
-    env = make_env(env_id)  # validates env_id before anything is written
+    atari = is_atari(env_id)
+    if atari != (config.network == "nature"):
+        raise ValueError(
+            f"config.network is {config.network!r} but env {env_id!r} needs "
+            f"{'nature' if atari else 'mlp'!r}"
+            + (" (use Config.atari() for Atari)" if atari else "")
+        )
+    env = make_env(env_id, training=True)  # validates env_id before anything is written
     out.mkdir(parents=True, exist_ok=True)
     if saved is None and (out / "tensorboard").exists():
         shutil.rmtree(out / "tensorboard")  # a new run: no curves of an old one underneath
@@ -277,10 +341,16 @@ def train(
     keras.utils.set_random_seed(config.seed)
     obs_space = env.observation_space
     agent = Agent(config, obs_space.shape, env.action_space.n, obs_space.dtype)
-    buffer_type = PrioritizedReplayBuffer if config.prioritized else ReplayBuffer
     buffer_kwargs = dict(alpha=config.alpha, eps=config.priority_eps) if config.prioritized else {}
-    buffer = buffer_type(config.buffer_size, obs_space.shape, obs_space.dtype,
-                         seed=config.seed, **buffer_kwargs)
+    if atari:  # each frame stored once, stacks rebuilt at sample time
+        buffer_type = PrioritizedFrameReplayBuffer if config.prioritized else FrameReplayBuffer
+        buffer = buffer_type(config.buffer_size, frame_shape=obs_space.shape[1:],
+                             stack_size=obs_space.shape[0], frame_dtype=obs_space.dtype,
+                             seed=config.seed, **buffer_kwargs)
+    else:
+        buffer_type = PrioritizedReplayBuffer if config.prioritized else ReplayBuffer
+        buffer = buffer_type(config.buffer_size, obs_space.shape, obs_space.dtype,
+                             seed=config.seed, **buffer_kwargs)
     beta = linear_schedule(config.beta_start, config.beta_end, config.total_steps)
     eval_envs = [make_env(env_id) for _ in range(config.eval_episodes)]
 
@@ -323,16 +393,17 @@ def train(
     try:
         while step < config.total_steps:
             action = agent.act(obs, step)
-            next_obs, reward, terminated, truncated, _ = env.step(action)
+            next_obs, reward, terminated, truncated, info = env.step(action)
             # Only termination ends bootstrapping; a time-limit truncation does not.
-            buffer.add(obs, action, reward, next_obs, terminated)
+            buffer.add(obs, action, reward, next_obs, terminated, truncated=truncated)
             obs = next_obs
             episode_return += float(reward)
             episode_length += 1
             step += 1
             if terminated or truncated:
                 episode += 1
-                metrics.write(row(episode_return=episode_return, episode_length=episode_length))
+                metrics.write(row(episode_return=episode_return, episode_length=episode_length,
+                                  game_score=info.get("game_score", math.nan)))
                 obs, _ = env.reset()
                 episode_return, episode_length = 0.0, 0
 

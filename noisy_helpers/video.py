@@ -40,7 +40,10 @@ def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
         raise ValueError(f"path must end in .mp4, got {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     env = make_env(env_id, render_mode="rgb_array")
-    fps = fps or env.metadata.get("render_fps") or 30
+    from .atari import is_atari
+
+    # An Atari step is 4 emulator frames at 60 per second: 15 steps a second is real time.
+    fps = fps or (15 if is_atari(env_id) else env.metadata.get("render_fps") or 30)
     observation, _ = env.reset(seed=int(seed))
     frame = env.render()
     writer = FFMPEG_VideoWriter(str(path), (frame.shape[1], frame.shape[0]), fps,

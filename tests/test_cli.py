@@ -85,3 +85,30 @@ def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "noisy_helpers", "--help"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "train" in result.stdout
+
+
+def test_atari_run_exports_evaluates_against_random_and_records_a_video(capsys, tmp_path):
+    run, shipped = tmp_path / "run", tmp_path / "shipped"
+    code, _, _ = run_main(["train", "--env", "ALE/UpNDown-v5", "--small", "--out", str(run),
+                           "--no-progress", "--total-steps", "250", "--batch-size", "8"],
+                          capsys)
+    assert code == 0
+    code, out, _ = run_main(["export", "--run", str(run), "--out", str(shipped)], capsys)
+    assert code == 0 and "exported" in out
+    assert sorted(p.name for p in (shipped / "checkpoint").iterdir()) == [
+        "agent.json", "online.weights.h5", "state.json"]
+    assert (shipped / "metrics.csv").exists()
+    video = shipped / "video.mp4"
+    code, out, _ = run_main(["evaluate", "--run", str(shipped), "--episodes", "1", "--random",
+                             "--video", str(video)], capsys)
+    assert code == 0 and "uniformly random" in out and "agent / random" in out
+    assert video.stat().st_size > 10_000
+
+
+def test_atari_defaults_come_from_the_env_id():
+    from noisy_helpers.cli import default_config
+
+    assert default_config("ALE/UpNDown-v5") == Config.atari()
+    assert default_config("CartPole-v1") == Config()
+    small_atari = default_config("ALE/UpNDown-v5", small=True)
+    assert small_atari.network == "nature" and small_atari.total_steps < 1_000

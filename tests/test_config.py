@@ -64,3 +64,17 @@ def test_every_field_has_a_docstring():
     docs = Config.field_docs()
     assert {f.name for f in dataclasses.fields(Config)} == set(docs)
     assert all(len(text) > 20 for text in docs.values())
+
+
+def test_atari_defaults_use_the_nature_network_batch_32_and_an_update_every_4_steps():
+    config = Config.atari()
+    assert config.network == "nature" and config.hidden_sizes == (512,)
+    assert (config.batch_size, config.train_frequency) == (32, 4)
+    assert config.noisy and config.double and config.prioritized
+    assert (config.alpha, config.beta_start, config.sigma0) == (0.6, 0.4, 0.5)
+    assert Config.atari(total_steps=10).total_steps == 10  # every default overridable
+
+
+def test_unknown_network_is_refused():
+    with pytest.raises(ValueError, match="Config.network"):
+        Config(network="resnet")

@@ -51,3 +51,45 @@ def test_bad_input_raises_value_error(args, match):
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="kind"):
         nh.build_q_network((4,), 2, kind="resnet")
+
+
+# ------------------------------------------------------------- Nature DQN
+def nature(**kwargs):
+    return nh.build_q_network((4, 84, 84), 6, hidden_sizes=(512,), noisy=True,
+                              noisy_hidden=True, seed=0, kind="nature", **kwargs)
+
+
+def test_nature_network_has_the_papers_convolutions_and_noisy_fully_connected_layers():
+    model = nature()
+    convolutions = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    assert [(c.filters, c.kernel_size, c.strides) for c in convolutions] == [
+        (32, (8, 8), (4, 4)), (64, (4, 4), (2, 2)), (64, (3, 3), (1, 1))]
+    assert [layer.name for layer in nh.noisy_layers(model)] == ["hidden_1", "q_values"]
+    assert nh.noisy_layers(model)[0].units == 512
+    assert not any(type(layer).__name__ == "Lambda" for layer in model.layers)
+
+
+def test_nature_network_takes_uint8_frames_and_scales_them_inside():
+    model = nature()
+    assert model.inputs[0].dtype == "uint8"
+    frames = np.random.default_rng(0).integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
+    q_values = np.asarray(model(frames))
+    assert q_values.shape == (3, 6) and np.isfinite(q_values).all()
+    # Scaled by 1/255 inside: the same frames as float32 in [0, 1] after the scale layer.
+    scale = model.get_layer("scale")
+    assert float(scale.scale) == pytest.approx(1 / 255)
+
+
+def test_nature_network_saves_and_loads_as_keras_file(tmp_path):
+    import keras
+
+    model = nature()
+    frames = np.random.default_rng(1).integers(0, 256, (2, 4, 84, 84), dtype=np.uint8)
+    model.save(tmp_path / "nature.keras")
+    loaded = keras.models.load_model(tmp_path / "nature.keras")
+    assert np.allclose(np.asarray(model(frames)), np.asarray(loaded(frames)), atol=1e-5)
+
+
+def test_nature_network_needs_frame_stacks():
+    with pytest.raises(ValueError, match="stack, height, width"):
+        nh.build_q_network((4,), 2, kind="nature")

@@ -56,3 +56,13 @@ def test_save_run_plots_writes_two_pngs(tmp_path):
     paths = nh.save_run_plots(tmp_path)
     assert [p.name for p in paths] == ["learning_curve.png", "sigma.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+
+
+def test_atari_learning_curve_shows_true_game_scores_not_clipped_life_returns():
+    values = metrics()
+    values["game_score"] = np.array([NAN, 900.0, NAN, NAN])  # one game ended at step 25
+    ax = nh.plot_learning_curve(values)
+    training = ax.get_lines()[0]
+    assert list(training.get_ydata()) == [900.0]
+    assert ax.get_ylabel() == "score"
+    plt.close("all")

@@ -179,3 +179,36 @@ def test_read_metrics_turns_empty_cells_into_nan(tmp_path):
     path.write_text("step,eval_return\n1,\n2,3.5\n")
     metrics = nh.read_metrics(path)
     assert np.isnan(metrics["eval_return"][0]) and metrics["eval_return"][1] == 3.5
+
+
+# ------------------------------------------------------------------ Atari
+def tiny_atari(**changes):
+    settings = dict(total_steps=300, buffer_size=400, learning_starts=100,
+                    target_update_period=100, eval_period=300, eval_episodes=1,
+                    checkpoint_period=300, batch_size=8)
+    settings.update(changes)
+    return Config.atari(**settings)
+
+
+def test_tiny_atari_run_stores_frames_once_and_reports_true_game_scores(tmp_path):
+    run = nh.train(tiny_atari(), "ALE/UpNDown-v5", out=tmp_path / "atari", progress=False)
+    assert isinstance(run.buffer, nh.PrioritizedFrameReplayBuffer)
+    assert run.buffer.frames.dtype == np.uint8 and run.buffer.frames.shape[1:] == (84, 84)
+    metrics = run.metrics()
+    lives = ~np.isnan(metrics["episode_return"])
+    assert lives.any()
+    # Clipped rewards for training; game scores (multiples of 10 in UpNDown) when a game ends.
+    games = metrics["game_score"][~np.isnan(metrics["game_score"])]
+    assert (games % 10 == 0).all()
+    assert metrics["eval_return"][~np.isnan(metrics["eval_return"])] % 10 == pytest.approx(0)
+    assert {"sigma/hidden_1", "sigma/q_values"} <= set(metrics)
+    assert not np.isnan(metrics["loss"]).all()
+    resumed = nh.train(tiny_atari(total_steps=350), "ALE/UpNDown-v5", out=tmp_path / "atari",
+                       resume=True, progress=False)
+    assert load_run_state(resumed.directory)["step"] == 350
+
+
+def test_an_mlp_config_on_an_atari_env_is_refused_with_a_hint(tmp_path):
+    with pytest.raises(ValueError, match="Config.atari"):
+        nh.train(small(), "ALE/UpNDown-v5", out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()

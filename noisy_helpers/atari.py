@@ -1,0 +1,188 @@
+"""Atari: the standard DQN preprocessing, with gymnasium + ale-py.
+
+Taught in ``notebooks/05_atari_upndown.ipynb``.
+
+``make_atari_env("ALE/UpNDown-v5")`` stacks these wrappers, innermost first
+(Mnih et al. 2015, Methods; Machado et al. 2018 for sticky actions):
+
+1. ``gym.make(env_id, frameskip=1, repeat_action_probability=sticky_actions)``: the
+   raw 210×160 RGB game; the frame skip is done by the next wrapper, so the
+   emulator must not skip frames itself.
+2. ``AtariPreprocessing``: up to ``noop_max`` no-op actions at reset (random start
+   states), frame skip 4 with the max over the last two frames (Atari sprites
+   flicker: some are drawn only every other frame), 84×84 grayscale, uint8.
+3. :class:`GameScore`: adds up the *true* game reward, reported in
+   ``info["game_score"]`` when the game ends (the clipped training return is
+   not the score).
+4. :class:`EpisodicLife` (training only): losing a life ends the *training*
+   episode (``terminated=True``: no bootstrap past a death), but the game goes
+   on; only a real game over resets the emulator.  gymnasium's
+   ``terminal_on_life_loss=True`` is not this: it resets the whole game.
+5. :class:`FireOnReset`: games that wait for FIRE before they start get it at
+   every reset (otherwise a greedy agent that never fires waits forever).
+6. :class:`ClipReward` (training only): rewards clipped to their sign, {−1, 0, +1}.
+7. ``FrameStackObservation(4, padding_type="zero")``: the last 4 frames,
+   ``(4, 84, 84)`` uint8, zeros before the first frame of an episode.  The frame
+   replay buffer relies on the zero padding to rebuild stacks exactly.
+
+Everything stays uint8: 7 KB a frame, never float64 stacks.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+__all__ = [
+    "make_atari_env",
+    "is_atari",
+    "GameScore",
+    "EpisodicLife",
+    "FireOnReset",
+    "ClipReward",
+    "FRAME_STACK",
+    "FRAME_SIZE",
+]
+
+FRAME_SIZE = 84  #: frames are FRAME_SIZE × FRAME_SIZE grayscale
+FRAME_STACK = 4  #: frames per observation
+
+
+def is_atari(env_id) -> bool:
+    """True for ids of the ALE namespace, e.g. ``"ALE/UpNDown-v5"``."""
+    return isinstance(env_id, str) and env_id.startswith("ALE/")
+
+
+class GameScore(gym.Wrapper):
+    """Sums the raw rewards of the whole game; when the game ends (terminated or
+    truncated), ``info["game_score"]`` and ``info["game_length"]`` (agent steps) hold them."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self._score, self._length = 0.0, 0
+
+    def reset(self, **kwargs):
+        self._score, self._length = 0.0, 0
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._score += float(reward)
+        self._length += 1
+        if terminated or truncated:
+            info = dict(info, game_score=self._score, game_length=self._length)
+        return obs, reward, terminated, truncated, info
+
+
+class EpisodicLife(gym.Wrapper):
+    """A lost life ends the training episode (``terminated=True``, ``info["life_lost"]``),
+    but not the game: the next ``reset`` continues it with one no-op step.  Only after a
+    real game over (or a truncation) does ``reset`` restart the emulator."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self._lives = 0
+        self._game_over = True
+
+    def _ale_lives(self) -> int:
+        return int(self.env.unwrapped.ale.lives())
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._game_over = terminated or truncated
+        lives = self._ale_lives()
+        if 0 < lives < self._lives and not self._game_over:
+            terminated = True
+            info = dict(info, life_lost=True)
+        self._lives = lives
+        return obs, reward, terminated, truncated, info
+
+    def reset(self, **kwargs):
+        if self._game_over:
+            obs, info = self.env.reset(**kwargs)
+        else:  # a life was lost: continue the same game
+            obs, _, terminated, truncated, info = self.env.step(0)
+            if terminated or truncated:  # the no-op ended the game (rare)
+                obs, info = self.env.reset(**kwargs)
+        self._game_over = False
+        self._lives = self._ale_lives()
+        return obs, info
+
+
+class FireOnReset(gym.Wrapper):
+    """After every reset, press FIRE (then the next action, as many games need both)."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        meanings = env.unwrapped.get_action_meanings()
+        if len(meanings) < 3 or meanings[1] != "FIRE":
+            raise ValueError(f"FireOnReset needs action 1 to be FIRE, got {meanings}")
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        for action in (1, 2):
+            obs, _, terminated, truncated, info = self.env.step(action)
+            if terminated or truncated:  # the press ended the episode (rare): start again
+                obs, info = self.env.reset(**kwargs)
+        return obs, info
+
+
+class ClipReward(gym.RewardWrapper):
+    """Rewards clipped to their sign, {−1, 0, +1} (Mnih et al. 2015): one learning rate
+    fits every game.  The true score is kept by :class:`GameScore`."""
+
+    def reward(self, reward):
+        return float(np.sign(reward))
+
+
+def make_atari_env(
+    env_id: str = "ALE/UpNDown-v5",
+    training: bool = True,
+    noop_max: int = 30,
+    sticky_actions: float = 0.0,
+    render_mode=None,
+):
+    """An Atari env with the standard DQN preprocessing (see the module docstring).
+
+    Args:
+        env_id: an ALE id, e.g. ``"ALE/UpNDown-v5"``.
+        training: True: a lost life is terminal and rewards are clipped (for learning).
+            False: the whole game is one episode with its true score (for evaluation).
+        noop_max: at most this many no-op actions at reset (random start states; 30 in
+            Mnih et al. 2015).
+        sticky_actions: probability that the emulator repeats the previous action instead
+            of the chosen one (Machado et al. 2018 recommend 0.25; ``-v5`` ids default to it).
+            Default 0.0: the deterministic protocol of the DQN and NoisyNet papers.
+        render_mode: e.g. ``"rgb_array"`` to record videos.
+
+    Observations are ``(4, 84, 84)`` uint8.  When a game ends, ``info["game_score"]`` holds
+    its true (unclipped) score.
+    """
+    import ale_py
+
+    if not is_atari(env_id):
+        raise ValueError(f"env_id must be an ALE id like 'ALE/UpNDown-v5', got {env_id!r}")
+    if isinstance(noop_max, bool) or not isinstance(noop_max, (int, np.integer)) or noop_max < 0:
+        raise ValueError(f"noop_max must be an int >= 0, got {noop_max!r}")
+    if not (isinstance(sticky_actions, (int, float)) and 0.0 <= sticky_actions <= 1.0):
+        raise ValueError(f"sticky_actions must be a probability in [0, 1], got {sticky_actions!r}")
+    gym.register_envs(ale_py)
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on stderr
+    try:
+        env = gym.make(env_id, frameskip=1, repeat_action_probability=float(sticky_actions),
+                       render_mode=render_mode)
+    except gym.error.Error as error:
+        raise ValueError(f"unknown environment id {env_id!r} ({error})") from None
+    env = gym.wrappers.AtariPreprocessing(
+        env, noop_max=int(noop_max), frame_skip=4, screen_size=FRAME_SIZE,
+        terminal_on_life_loss=False, grayscale_obs=True, scale_obs=False,
+    )
+    env = GameScore(env)
+    if training:
+        env = EpisodicLife(env)
+    meanings = env.unwrapped.get_action_meanings()
+    if len(meanings) >= 3 and meanings[1] == "FIRE":
+        env = FireOnReset(env)
+    if training:
+        env = ClipReward(env)
+    return gym.wrappers.FrameStackObservation(env, FRAME_STACK, padding_type="zero")

@@ -1,0 +1,175 @@
+"""Tests for noisy_helpers/atari.py, each wrapper on a real ALE game (UpNDown, ROM from ale-py)."""
+
+import cv2
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import noisy_helpers as nh
+from noisy_helpers.atari import ClipReward, EpisodicLife, FireOnReset, GameScore, make_atari_env
+
+GAME = "ALE/UpNDown-v5"
+
+
+class ActionSpy(gym.Wrapper):
+    """Records every action that reaches the wrapped env."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.actions = []
+
+    def step(self, action):
+        self.actions.append(int(action))
+        return self.env.step(action)
+
+
+def raw_env(**kwargs):
+    import ale_py
+
+    gym.register_envs(ale_py)
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
+    return gym.make(GAME, frameskip=1, repeat_action_probability=0.0, **kwargs)
+
+
+def play_until(env, condition, seed=0, max_steps=5_000):
+    """Random actions until condition(info, terminated, truncated); returns the last step."""
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    for _ in range(max_steps):
+        result = env.step(env.action_space.sample())
+        if condition(*result):
+            return result
+    raise AssertionError("condition never met")
+
+
+def test_observations_are_4_stacked_84x84_uint8_frames_zero_padded_at_reset():
+    env = make_atari_env(GAME)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8
+    assert env.observation_space.shape == (4, 84, 84)
+    assert not obs[:3].any() and obs[3].any()  # zeros before the first frame
+    next_obs, *_ = env.step(0)
+    assert np.array_equal(next_obs[:3], obs[1:])  # the stack slides by one frame
+
+
+def test_fire_on_reset_presses_fire_then_the_next_action():
+    spy = ActionSpy(gym.wrappers.AtariPreprocessing(raw_env(), noop_max=0))
+    env = FireOnReset(spy)
+    env.reset(seed=0)
+    assert spy.actions == [1, 2]
+    assert env.unwrapped.get_action_meanings()[1] == "FIRE"
+
+
+def test_fire_on_reset_refuses_a_game_without_fire():
+    class NoFire(gym.Wrapper):
+        def get_action_meanings(self):
+            return ["NOOP", "UP", "DOWN"]
+
+    env = NoFire(raw_env())
+    env.unwrapped.get_action_meanings = lambda: ["NOOP", "UP", "DOWN"]
+    with pytest.raises(ValueError, match="FIRE"):
+        FireOnReset(env)
+
+
+def test_losing_a_life_is_terminal_for_training_but_the_game_goes_on():
+    env = EpisodicLife(GameScore(gym.wrappers.AtariPreprocessing(raw_env(), noop_max=0)))
+    ale = env.unwrapped.ale
+    _, _, terminated, truncated, info = play_until(env, lambda *r: r[2] or r[3])
+    assert terminated and info.get("life_lost") and "game_score" not in info
+    lives, frame = ale.lives(), ale.getEpisodeFrameNumber()
+    assert 0 < lives < 5
+    env.reset()
+    assert ale.lives() == lives  # the same game, not a new one
+    assert ale.getEpisodeFrameNumber() > frame
+
+
+def test_a_real_game_over_resets_the_game_and_reports_its_true_score():
+    env = EpisodicLife(GameScore(gym.wrappers.AtariPreprocessing(raw_env(), noop_max=0)))
+    env.reset(seed=1)
+    env.action_space.seed(1)
+    raw_total, games_over = 0.0, None
+    for _ in range(20_000):
+        _, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        raw_total += reward
+        if "game_score" in info:
+            games_over = info
+            break
+        if terminated or truncated:
+            env.reset()
+    assert games_over is not None and games_over["game_score"] == raw_total > 0
+    env.reset()
+    assert env.unwrapped.ale.lives() == 5
+
+
+def test_training_rewards_are_clipped_to_their_sign_while_the_game_score_stays_true():
+    env = make_atari_env(GAME, training=True)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    rewards = []
+    for _ in range(600):
+        _, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        rewards.append(reward)
+        if terminated or truncated:
+            env.reset()
+    assert set(rewards) <= {-1.0, 0.0, 1.0} and 1.0 in rewards
+    assert ClipReward(raw_env()).reward(250.0) == 1.0
+
+
+def test_evaluation_env_plays_whole_games_with_unclipped_rewards():
+    env = make_atari_env(GAME, training=False)
+    _, _, _, _, info = play_until(env, lambda *r: r[2] or r[3], seed=2, max_steps=30_000)
+    assert info["game_score"] % 10 == 0 and info["game_score"] >= 0
+    assert env.unwrapped.ale.lives() == 0  # one episode is the whole game
+
+
+def test_no_op_starts_give_different_start_states_for_different_seeds():
+    env = make_atari_env(GAME, noop_max=30)
+    starts = [env.reset(seed=seed)[0][-1].tobytes() for seed in range(8)]
+    assert len(set(starts)) > 1
+    no_noops = make_atari_env(GAME, noop_max=0)
+    assert len({no_noops.reset(seed=s)[0][-1].tobytes() for s in range(3)}) == 1
+
+
+def test_frame_skip_4_takes_the_max_of_the_last_two_frames_then_resizes_to_84():
+    actions = np.random.default_rng(0).integers(6, size=60).tolist()
+    wrapped = gym.wrappers.AtariPreprocessing(raw_env(), noop_max=0, frame_skip=4)
+    wrapped.reset(seed=0)
+    raw = raw_env()
+    raw.reset(seed=0)
+    pooling_mattered = False
+    for action in actions:
+        obs, *_ = wrapped.step(action)
+        screens = []
+        for _ in range(4):
+            raw.step(action)
+            screens.append(raw.unwrapped.ale.getScreenGrayscale())
+        pooled = np.maximum(screens[-2], screens[-1])
+        expected = cv2.resize(pooled, (84, 84), interpolation=cv2.INTER_AREA)
+        assert np.array_equal(obs, expected)
+        pooling_mattered |= not np.array_equal(pooled, screens[-1])
+    assert pooling_mattered  # the last frame alone would have given another picture
+
+
+def test_sticky_actions_are_an_option_off_by_default():
+    assert make_atari_env(GAME).unwrapped.ale.getFloat("repeat_action_probability") == 0.0
+    sticky = make_atari_env(GAME, sticky_actions=0.25)
+    assert sticky.unwrapped.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(env_id="CartPole-v1"), "ALE id"),
+    (dict(env_id="ALE/NoSuchGame-v5"), "unknown environment"),
+    (dict(noop_max=-1), "noop_max"),
+    (dict(sticky_actions=1.5), "sticky_actions"),
+])
+def test_bad_arguments_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_atari_env(**kwargs)
+
+
+def test_make_env_builds_atari_envs_for_ale_ids():
+    training = nh.make_env(GAME, training=True)
+    evaluation = nh.make_env(GAME)
+    assert training.observation_space.shape == (4, 84, 84)
+    assert isinstance(training.env.env, ClipReward) or "ClipReward" in str(training)
+    assert "ClipReward" not in str(evaluation) and "EpisodicLife" not in str(evaluation)

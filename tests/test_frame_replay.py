@@ -1,0 +1,301 @@
+"""Tests for noisy_helpers/frame_replay.py.
+
+Hand-checked ring used below: capacity 8, stacks of 2 frames, each frame one
+number.  Episode 1 plays frames 11 12 13 (terminated), episode 2 plays 21 22
+(truncated), episode 3 plays 31 32 33 34 and wraps around::
+
+    slot    0     1     2     3     4     5     6     7
+    frame  34*   12    13f   21F   22f   31F   32    33        F: episode's first frame
+           (11F)                                              f: episode's last frame
+                                                              *: 34 overwrote 11
+
+    complete transitions (may be sampled):  3, 5, 6, 7
+      slot 3: obs [0, 21]   next [21, 22]   (truncated: done = 0)
+      slot 5: obs [0, 31]   next [31, 32]
+      slot 6: obs [31, 32]  next [32, 33]
+      slot 7: obs [32, 33]  next [33, 34]   (next frame from slot 0, across the wrap)
+    not complete: 0 (newest frame), 2 and 4 (episodes' last frames), and 1, whose
+    stack [11, 12] lost frame 11 when 34 overwrote it.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from noisy_helpers import FrameReplayBuffer, PrioritizedFrameReplayBuffer
+
+
+def stacks_of(frames, stack_size):
+    """The (obs, next_obs) stacks of an episode with these frames, zero-padded at its start."""
+    frames = np.asarray(frames)
+    pad = np.zeros((stack_size - 1, *frames.shape[1:]), frames.dtype)
+    padded = np.concatenate([pad, frames])
+    return [(padded[t:t + stack_size], padded[t + 1:t + 1 + stack_size])
+            for t in range(len(frames) - 1)]
+
+
+def play(buffer, frames, done=True, first_action=0, reward=1.0):
+    """Add one episode (its frames, shape (T+1, *frame_shape)); returns the slots."""
+    pairs = stacks_of(frames, buffer.stack_size)
+    slots = []
+    for t, (obs, next_obs) in enumerate(pairs):
+        last = t == len(pairs) - 1
+        slots.append(buffer.add(obs, first_action + t, reward * (t + 1), next_obs,
+                                done and last, truncated=last and not done))
+    return slots
+
+
+def scalar_frames(*values):
+    return np.array(values, dtype=np.uint8).reshape(-1, 1)
+
+
+def hand_checked_buffer():
+    buffer = PrioritizedFrameReplayBuffer(8, frame_shape=(1,), stack_size=2, seed=0)
+    play(buffer, scalar_frames(11, 12, 13), done=True)
+    play(buffer, scalar_frames(21, 22), done=False)
+    play(buffer, scalar_frames(31, 32, 33, 34), done=True)
+    return buffer
+
+
+# ------------------------------------------------------------ hand-checked
+def test_hand_drawn_ring_holds_the_drawn_frames_and_complete_slots():
+    buffer = hand_checked_buffer()
+    assert buffer.frames.ravel().tolist() == [34, 12, 13, 21, 22, 31, 32, 33]
+    assert buffer.complete_slots().tolist() == [3, 5, 6, 7]
+    assert len(buffer) == 4
+    priorities = buffer.tree.priorities
+    assert (priorities[[0, 1, 2, 4]] == 0).all() and (priorities[[3, 5, 6, 7]] > 0).all()
+
+
+@pytest.mark.parametrize("slot, obs, next_obs, done", [
+    (3, [0, 21], [21, 22], False),
+    (5, [0, 31], [31, 32], False),
+    (6, [31, 32], [32, 33], False),
+    (7, [32, 33], [33, 34], True),
+])
+def test_hand_drawn_ring_rebuilds_each_transition(slot, obs, next_obs, done):
+    got_obs, _, _, got_next, got_done = hand_checked_buffer().transition(slot)
+    assert got_obs.ravel().tolist() == obs
+    assert got_next.ravel().tolist() == next_obs
+    assert got_done == done
+
+
+def test_slots_that_are_not_complete_transitions_are_refused_by_transition():
+    buffer = hand_checked_buffer()
+    for slot in (0, 1, 2, 4):
+        with pytest.raises(ValueError, match="no complete transition"):
+            buffer.transition(slot)
+
+
+def test_sample_returns_only_complete_slots_with_stacks_and_dtypes():
+    buffer = hand_checked_buffer()
+    batch = buffer.sample(4, beta=0.5)  # stratified, equal priorities: each once
+    assert sorted(batch.indices.tolist()) == [3, 5, 6, 7]
+    assert batch.obs.shape == (4, 2, 1) and batch.obs.dtype == np.uint8
+    assert batch.next_obs.dtype == np.uint8
+    assert batch.actions.dtype == np.int64 and batch.dones.dtype == np.float32
+    for i, slot in enumerate(batch.indices):
+        obs, action, reward, next_obs, done = buffer.transition(slot)
+        assert np.array_equal(batch.obs[i], obs) and np.array_equal(batch.next_obs[i], next_obs)
+        assert batch.actions[i] == action and batch.rewards[i] == reward
+        assert batch.dones[i] == done
+
+
+# ------------------------------------------------- against a naive buffer
+def random_episodes(rng, count, stack_size, frame_shape, max_length=12):
+    for _ in range(count):
+        length = int(rng.integers(1, max_length))
+        frames = rng.integers(1, 256, size=(length + 1, *frame_shape), dtype=np.uint8)
+        yield frames, bool(rng.random() < 0.7)
+
+
+def check_against_naive(capacity, stack_size, seed, episodes=60, frame_shape=(2, 3)):
+    """Feed random episodes to the buffer and to a naive record of stacked copies; after
+    every add, each complete slot rebuilds exactly the transition last stored in it."""
+    rng = np.random.default_rng(seed)
+    buffer = PrioritizedFrameReplayBuffer(capacity, frame_shape, stack_size, seed=seed)
+    naive = {}  # slot -> (obs, action, reward, next_obs, done), copies of the stacks
+    for frames, done in random_episodes(rng, episodes, stack_size, frame_shape):
+        pairs = stacks_of(frames, stack_size)
+        for t, (obs, next_obs) in enumerate(pairs):
+            last = t == len(pairs) - 1
+            action, reward = int(rng.integers(18)), float(rng.normal())
+            slot = buffer.add(obs, action, reward, next_obs, done and last,
+                              truncated=last and not done)
+            naive[slot] = (obs.copy(), action, np.float32(reward), next_obs.copy(), done and last)
+            complete = buffer.complete_slots()
+            assert slot in complete  # the newest transition may be sampled at once
+            assert len(buffer) == complete.size
+            for s in complete:
+                got = buffer.transition(s)
+                want = naive[s]
+                assert np.array_equal(got[0], want[0]) and np.array_equal(got[3], want[3])
+                assert got[1:3] == want[1:3] and got[4] == want[4]
+            if len(buffer) >= 4 and rng.random() < 0.3:
+                batch = buffer.sample(4, beta=0.4)
+                buffer.update_priorities(batch.indices, rng.random(4))
+    return buffer
+
+
+@pytest.mark.parametrize("capacity", [6, 7, 13, 40, 1000])
+def test_stacks_equal_a_naive_stacked_copy_buffer_across_episode_ends_and_wrap_around(capacity):
+    buffer = check_against_naive(capacity, stack_size=4, seed=capacity)
+    assert buffer.tree.total > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(capacity=st.integers(4, 30), stack_size=st.integers(1, 4), seed=st.integers(0, 10**6))
+def test_property_every_complete_slot_rebuilds_its_transition(capacity, stack_size, seed):
+    capacity = max(capacity, stack_size + 2)
+    buffer = check_against_naive(capacity, stack_size, seed, episodes=15, frame_shape=(2,))
+    # Exactly the complete slots have a priority: nothing else can ever be sampled.
+    complete = np.zeros(capacity, dtype=bool)
+    complete[buffer.complete_slots()] = True
+    assert ((buffer.tree.priorities > 0) == complete).all()
+
+
+def test_a_full_buffer_keeps_nearly_every_slot_sampleable():
+    # Long episodes: only each episode's last frame and the newest slot are not complete.
+    buffer = PrioritizedFrameReplayBuffer(500, frame_shape=(2,), stack_size=4, seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        play(buffer, rng.integers(1, 256, size=(101, 2), dtype=np.uint8))
+    assert len(buffer) >= 500 - 5 - 1 - 3
+
+
+# ------------------------------------------------------------------ memory
+def test_bytes_per_transition_at_capacity_1m_are_below_7_2_kb():
+    buffer = PrioritizedFrameReplayBuffer(1_000_000, frame_shape=(84, 84), stack_size=4)
+    per_slot = buffer.nbytes / buffer.capacity
+    assert 84 * 84 <= per_slot <= 7_200
+
+
+# --------------------------------------------------------------- sampling
+def test_new_transitions_get_the_largest_priority_seen_so_far():
+    buffer = hand_checked_buffer()
+    batch = buffer.sample(4, beta=0.4)
+    buffer.update_priorities(batch.indices, [3.0, 0.5, 0.5, 0.5])
+    slot = play(buffer, scalar_frames(41, 42))[0]
+    assert buffer.tree[slot] == pytest.approx((3.0 + buffer.eps) ** buffer.alpha)
+
+
+def test_sampled_frequencies_follow_priorities():
+    buffer = PrioritizedFrameReplayBuffer(64, frame_shape=(1,), stack_size=2, alpha=1.0, seed=1)
+    play(buffer, scalar_frames(*range(1, 11)))  # 9 transitions in slots 0..8
+    batch = buffer.sample(9, beta=0.4)
+    errors = np.arange(1, 10, dtype=float)[np.argsort(np.argsort(batch.indices))]
+    buffer.update_priorities(batch.indices, errors)  # slot k gets |δ| = k + 1
+    counts = np.zeros(64)
+    for _ in range(2_000):
+        np.add.at(counts, buffer.sample(9, beta=0.4).indices, 1)
+    expected = np.arange(1, 10) / 45 * counts.sum()
+    assert np.allclose(counts[:9], expected, rtol=0.1)
+    assert counts[9:].sum() == 0
+
+
+def test_uniform_frame_buffer_has_unit_weights_and_ignores_updates():
+    buffer = FrameReplayBuffer(16, frame_shape=(1,), stack_size=2, seed=0)
+    play(buffer, scalar_frames(1, 2, 3, 4, 5))
+    batch = buffer.sample(4, beta=0.9)
+    assert (batch.weights == 1).all()
+    before = buffer.tree.priorities.copy()
+    buffer.update_priorities(batch.indices, np.full(4, 100.0))
+    assert np.array_equal(buffer.tree.priorities, before)
+    assert set(np.unique(before)) == {0.0, 1.0}
+
+
+def test_same_seed_same_samples():
+    first, second = hand_checked_buffer(), hand_checked_buffer()
+    for _ in range(5):
+        assert np.array_equal(first.sample(4, 0.4).indices, second.sample(4, 0.4).indices)
+
+
+# --------------------------------------------------------------- bad input
+def snapshot(buffer):
+    return [buffer.frames.copy(), buffer.actions.copy(), buffer.flags.copy(),
+            buffer.tree.priorities.copy(), len(buffer), buffer._head, buffer._open]
+
+
+def assert_unchanged(buffer, before):
+    for a, b in zip(snapshot(buffer), before):
+        assert np.array_equal(a, b)
+
+
+def continuing_pair():
+    """Stacks that would continue episode 3 of hand_checked_buffer() (33 34 -> 34 35), had
+    it not ended."""
+    return np.array([[33], [34]], np.uint8), np.array([[34], [35]], np.uint8)
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (dict(obs=np.zeros((3, 1), np.uint8)), ValueError, "obs must have shape"),
+    (dict(next_obs=np.zeros((2, 2), np.uint8)), ValueError, "next_obs must have shape"),
+    (dict(next_obs=np.array([[5], [6]], np.uint8)), ValueError, "shifted by one frame"),
+    (dict(action=1.5), TypeError, "action must be an int"),
+    (dict(action=-1), ValueError, "action must be >= 0"),
+    (dict(reward=float("nan")), ValueError, "reward must be finite"),
+    (dict(done=2), ValueError, "done must be a bool"),
+    (dict(truncated="yes"), ValueError, "truncated must be a bool"),
+])
+def test_bad_transition_raises_and_changes_nothing(change, error, match):
+    buffer = hand_checked_buffer()
+    before = snapshot(buffer)
+    transition = dict(obs=np.array([[0], [41]], np.uint8), action=0, reward=0.0,
+                      next_obs=np.array([[41], [42]], np.uint8), done=False, truncated=False)
+    transition.update(change)
+    with pytest.raises(error, match=match):
+        buffer.add(**transition)
+    assert_unchanged(buffer, before)
+
+
+def test_an_obs_that_neither_continues_nor_starts_an_episode_is_refused():
+    buffer = hand_checked_buffer()  # its last episode ended: a new one must start
+    before = snapshot(buffer)
+    obs, next_obs = continuing_pair()
+    with pytest.raises(ValueError, match="neither continues"):
+        buffer.add(obs, 0, 0.0, next_obs, False)
+    assert_unchanged(buffer, before)
+
+
+def test_bad_constructor_arguments_are_refused():
+    with pytest.raises(ValueError, match="capacity must be >= stack_size"):
+        PrioritizedFrameReplayBuffer(5, stack_size=4)
+    with pytest.raises(ValueError, match="stack_size must be >= 1"):
+        PrioritizedFrameReplayBuffer(10, stack_size=0)
+    with pytest.raises(TypeError, match="stack_size must be an int"):
+        PrioritizedFrameReplayBuffer(10, stack_size=2.0)
+    with pytest.raises(ValueError, match="frame_shape"):
+        PrioritizedFrameReplayBuffer(10, frame_shape=(0, 84))
+
+
+# ------------------------------------------------------------- checkpoints
+@pytest.mark.parametrize("buffer_type", [PrioritizedFrameReplayBuffer, FrameReplayBuffer])
+def test_state_dict_round_trip_continues_identically(buffer_type, tmp_path):
+    def build():
+        buffer = buffer_type(8, frame_shape=(1,), stack_size=2, seed=3)
+        play(buffer, scalar_frames(11, 12, 13))
+        for obs, next_obs in stacks_of(scalar_frames(21, 22, 23), 2):  # an episode still open
+            buffer.add(obs, 0, 0.5, next_obs, False)
+        return buffer
+
+    original, restored = build(), buffer_type(8, frame_shape=(1,), stack_size=2, seed=99)
+    np.savez(tmp_path / "replay.npz", **original.state_dict())
+    with np.load(tmp_path / "replay.npz", allow_pickle=False) as arrays:
+        restored.load_state_dict(dict(arrays))
+    for buffer in (original, restored):  # the open episode goes on in both
+        buffer.add(np.array([[22], [23]], np.uint8), 1, 1.0, np.array([[23], [24]], np.uint8),
+                   True)
+    assert_unchanged(restored, snapshot(original))
+    assert np.array_equal(original.sample(4, 0.5).indices, restored.sample(4, 0.5).indices)
+
+
+def test_load_state_dict_refuses_an_inconsistent_state_and_changes_nothing():
+    buffer = hand_checked_buffer()
+    state = buffer.state_dict()
+    state["priorities"] = state["priorities"].copy()
+    state["priorities"][2] = 1.0  # an episode's last frame may never be sampled
+    before = snapshot(buffer)
+    with pytest.raises(ValueError, match="inconsistent"):
+        buffer.load_state_dict(state)
+    assert_unchanged(buffer, before)
