@@ -45,10 +45,13 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/
 
-# Speed against the original notebook: replay (sum tree) and the training step.
+# Speed against the original notebook: replay (sum tree) and the training step; Atari: bytes
+# per transition of the frame replay, and the training loop's throughput.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_frame_replay.py
+	$(BIN)/python benchmarks/bench_atari_training.py
 
 # Open the notebooks in this environment.
 lab: $(STAMP)

@@ -58,7 +58,7 @@ def frame_buffer_bytes(steps: int, seed: int = 0) -> dict:
         if terminated or truncated:
             lives += 1
             obs, _ = env.reset()
-    slots_used = buffer._head + 1  # no wrap-around: capacity > steps + lives
+    slots_used = int(buffer._head[0]) + 1  # no wrap-around: capacity > steps + lives
     per_slot_1m = nh.PrioritizedFrameReplayBuffer(1_000_000).nbytes / 1_000_000
     return dict(per_slot=per_slot_1m, transitions=len(buffer), slots=slots_used, lives=lives,
                 per_transition=per_slot_1m * slots_used / len(buffer))

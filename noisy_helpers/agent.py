@@ -143,6 +143,17 @@ class Agent:
             return int(self.rng.integers(self.n_actions))
         return int(self._greedy_actions(tf.convert_to_tensor(observation[None])).numpy()[0])
 
+    def act_batch(self, observations, step: int = 0) -> np.ndarray:
+        """Actions for a batch of observations, one per environment (vectorised envs):
+        greedy on the noisy Q-values, or ε-greedy (one coin per environment) when the
+        network is not noisy."""
+        actions = self.greedy_actions(observations)
+        if not self.config.noisy:
+            explore = self.rng.random(actions.size) < self.epsilon(step)
+            actions = np.where(explore, self.rng.integers(self.n_actions, size=actions.size),
+                               actions)
+        return actions
+
     # ------------------------------------------------------------- noise
     def _redraw_noise(self):
         """New noise in every noisy layer of both networks (traced into the graphs that call it)."""

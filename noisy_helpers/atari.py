@@ -40,6 +40,7 @@ __all__ = [
     "EpisodicLife",
     "FireOnReset",
     "ClipReward",
+    "VectorAtari",
     "FRAME_STACK",
     "FRAME_SIZE",
 ]
@@ -186,3 +187,97 @@ def make_atari_env(
     if training:
         env = ClipReward(env)
     return gym.wrappers.FrameStackObservation(env, FRAME_STACK, padding_type="zero")
+
+
+class VectorAtari:
+    """``num_envs`` games of one Atari id stepped together by ale-py's ``AtariVectorEnv``
+    (C++ threads), for throughput: the training loop acts on all of them in one batch.
+
+    The same preprocessing as :func:`make_atari_env` (no-ops, frame skip 4 with max-pooling,
+    84×84 grayscale, FIRE at the start of a game) and the same training semantics, done here
+    because ``AtariVectorEnv``'s own ``episodic_life`` restarts the whole game:
+
+    * a lost life is terminal for training (``dones``) and the next stack starts again from
+      zeros, but the game goes on (unlike :class:`EpisodicLife`, no FIRE is pressed after a
+      lost life: the agent chooses);
+    * rewards are clipped to their sign; ``game_scores`` reports the true score of each game
+      that ended;
+    * after a game ends, ``AtariVectorEnv`` spends that environment's next step on its reset
+      (the action is ignored): that step gives **no transition** (``valid`` is False).
+
+    Frames are stacked here (zero-padded), ``(num_envs, 4, 84, 84)`` uint8.
+    """
+
+    def __init__(self, env_id: str, num_envs: int, noop_max: int = 30,
+                 sticky_actions: float = 0.0):
+        import ale_py
+        from ale_py.vector_env import AtariVectorEnv
+
+        if not is_atari(env_id):
+            raise ValueError(f"env_id must be an ALE id like 'ALE/UpNDown-v5', got {env_id!r}")
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or (
+                num_envs < 1):
+            raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        gym.register_envs(ale_py)
+        ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)
+        try:
+            game = gym.spec(env_id).kwargs["game"]
+        except gym.error.Error as error:
+            raise ValueError(f"unknown environment id {env_id!r} ({error})") from None
+        self.num_envs = int(num_envs)
+        self.env = AtariVectorEnv(
+            game, self.num_envs, stack_num=1, img_height=FRAME_SIZE, img_width=FRAME_SIZE,
+            grayscale=True, frameskip=4, maxpool=True, noop_max=int(noop_max),
+            repeat_action_probability=float(sticky_actions), episodic_life=False,
+            reward_clipping=False, use_fire_reset=True,
+        )
+        self.action_space = self.env.single_action_space
+        self.observations = np.zeros((self.num_envs, FRAME_STACK, FRAME_SIZE, FRAME_SIZE),
+                                     np.uint8)
+        self._resetting = np.zeros(self.num_envs, dtype=bool)  # next step is a reset step
+        self._lives = np.zeros(self.num_envs, dtype=np.int64)
+        self._scores = np.zeros(self.num_envs)
+
+    def _start_stacks(self, which: np.ndarray, frames: np.ndarray) -> None:
+        self.observations[which] = 0
+        self.observations[which, -1] = frames[which]
+
+    def reset(self, seed: int) -> np.ndarray:
+        """Start every game (seeds ``seed, seed + 1, ...``); returns the first stacks."""
+        frames, info = self.env.reset(seed=int(seed))
+        everyone = np.ones(self.num_envs, dtype=bool)
+        self._start_stacks(everyone, frames[:, 0])
+        self._resetting[:] = False
+        self._lives[:] = info["lives"]
+        self._scores[:] = 0.0
+        return self.observations.copy()
+
+    def step(self, actions: np.ndarray) -> dict:
+        """Step every game; returns a dict of per-environment arrays: ``next_obs`` (the
+        stacks after the step, for the transitions), ``rewards`` (clipped), ``dones`` (game
+        over or life lost), ``truncated``, ``valid`` (False on reset steps: store nothing),
+        and ``game_scores`` (true score where a game ended, NaN elsewhere).
+        ``self.observations`` then holds the stacks to act on next."""
+        frames, rewards, terminated, truncated, info = self.env.step(
+            np.asarray(actions, dtype=np.int64))
+        frames = frames[:, 0]
+        valid = ~self._resetting
+        lives = np.asarray(info["lives"])
+        game_over = valid & (terminated | truncated)
+        life_lost = valid & ~game_over & (lives < self._lives)
+        self._scores[valid] += rewards[valid]
+        game_scores = np.where(game_over, self._scores, np.nan)
+
+        next_obs = np.concatenate([self.observations[:, 1:], frames[:, None]], axis=1)
+        self.observations = next_obs.copy()
+        # A new stack (zeros, then the newest frame) after a lost life and on a reset step.
+        self._start_stacks(life_lost | self._resetting, frames)
+        self._scores[self._resetting] = 0.0
+        self._lives = lives
+        self._resetting = game_over.copy()
+        return dict(next_obs=next_obs, rewards=np.sign(rewards).astype(np.float32),
+                    dones=game_over & terminated | life_lost, truncated=game_over & truncated,
+                    valid=valid, game_scores=game_scores, life_lost=life_lost)
+
+    def close(self) -> None:
+        self.env.close()

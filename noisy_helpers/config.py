@@ -38,6 +38,11 @@ class Config:
     The same seed repeats a run exactly on the same machine, with the same TensorFlow thread
     settings (another number of threads may sum in another order)."""
 
+    num_envs: int = 1
+    """Atari only: games played side by side by ale-py's ``AtariVectorEnv`` (C++ threads),
+    acting on all of them in one batch.  1: one gymnasium env with the wrappers of
+    ``make_atari_env``.  Steps, periods and budgets count agent steps over all games."""
+
     # -------------------------------------------------------------- network
     network: str = "mlp"
     """The Q-network: ``"mlp"`` for vector observations (CartPole), ``"nature"`` for Atari
@@ -154,7 +159,7 @@ class Config:
         for name in (
             "total_steps", "batch_size", "buffer_size", "train_frequency",
             "target_update_period", "eval_period", "eval_episodes", "checkpoint_period",
-            "epsilon_decay_steps",
+            "epsilon_decay_steps", "num_envs",
         ):
             value = getattr(self, name)
             _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1,

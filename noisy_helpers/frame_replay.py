@@ -23,6 +23,10 @@ That covers the newest slot (its ``next_obs`` frame is the one still being
 played), each episode's last frame, and the few slots just after the write
 cursor whose stack would reach back into frames overwritten by newer ones.
 
+Several environments stepped together (``streams``, one per environment) each
+write their own ring, ``capacity // streams`` slots of the buffer, so that the
+frames of one stack always come from one game; the sum tree spans them all.
+
 ``PrioritizedFrameReplayBuffer`` samples like
 :class:`~noisy_helpers.PrioritizedReplayBuffer` (proportional, stratified, IS
 weights normalised to max 1, new transitions at the max priority);
@@ -53,6 +57,8 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         stack_size: frames per observation, 4.
         frame_dtype: ``uint8``.
         alpha, eps, seed: as :class:`~noisy_helpers.PrioritizedReplayBuffer`.
+        streams: environments that add transitions in turn (``add(..., stream=k)``); each
+            owns ``capacity // streams`` consecutive slots (capacity must be a multiple).
 
     ``add(obs, action, reward, next_obs, done, truncated=False)`` takes the stacks the
     environment gives, ``(stack_size, *frame_shape)``; ``truncated`` (a time limit, no
@@ -62,15 +68,20 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
     """
 
     def __init__(self, capacity: int, frame_shape=(84, 84), stack_size: int = 4,
-                 frame_dtype=np.uint8, alpha: float = 0.6, eps: float = 1e-6, seed=None):
-        if isinstance(stack_size, bool) or not isinstance(stack_size, (int, np.integer)):
-            raise TypeError(f"stack_size must be an int, got {stack_size!r}")
-        if stack_size < 1:
-            raise ValueError(f"stack_size must be >= 1, got {stack_size}")
-        if isinstance(capacity, (int, np.integer)) and not isinstance(capacity, bool) and (
-                capacity < stack_size + 2):
-            raise ValueError(f"capacity must be >= stack_size + 2 = {stack_size + 2}, "
-                             f"got {capacity}")
+                 frame_dtype=np.uint8, alpha: float = 0.6, eps: float = 1e-6, seed=None,
+                 streams: int = 1):
+        for name, value in (("stack_size", stack_size), ("streams", streams)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be an int, got {value!r}")
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if isinstance(capacity, (int, np.integer)) and not isinstance(capacity, bool):
+            if capacity % streams:
+                raise ValueError(f"capacity must be a multiple of streams ({streams}), "
+                                 f"got {capacity}")
+            if capacity // streams < stack_size + 2:
+                raise ValueError(f"capacity must be >= stack_size + 2 = {stack_size + 2} per "
+                                 f"stream, got {capacity} for {streams} stream(s)")
         self.stack_size = int(stack_size)
         self.frame_shape = tuple(int(d) for d in np.atleast_1d(frame_shape))
         # The parent allocates obs/next_obs stacks per slot: ask it for none (one slot of
@@ -84,8 +95,12 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         self.actions = np.zeros(self.capacity, dtype=np.int32)
         self.dones = np.zeros(self.capacity, dtype=np.uint8)
         self.flags = np.zeros(self.capacity, dtype=np.uint8)  # _FIRST | _COMPLETE
-        self._head = -1  # the slot of the newest frame (the last next_obs), -1: none yet
-        self._open = False  # the newest frame's episode goes on (the next obs continues it)
+        self.streams = int(streams)
+        self.stream_capacity = self.capacity // self.streams  # stream k: slots k*this, ...
+        # Per stream: the slot of the newest frame (the last next_obs; -1: none yet), and
+        # whether its episode goes on (the next obs of that stream continues it).
+        self._head = np.full(self.streams, -1, dtype=np.int64)
+        self._open = np.zeros(self.streams, dtype=bool)
         self._stack_offsets = np.arange(-self.stack_size + 1, 1)  # -3, -2, -1, 0
 
     def __repr__(self) -> str:
@@ -106,8 +121,10 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
             raise ValueError(f"{name} must have shape {self.obs_shape}, got {array.shape}")
         return array
 
-    def add(self, obs, action, reward, next_obs, done, truncated: bool = False) -> int:
-        """Store one transition; returns its slot (see the class docstring)."""
+    def add(self, obs, action, reward, next_obs, done, truncated: bool = False,
+            stream: int = 0) -> int:
+        """Store one transition of environment ``stream``; returns its slot (see the class
+        docstring)."""
         obs = self._check_stack(obs, "obs")
         next_obs = self._check_stack(next_obs, "next_obs")
         if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
@@ -119,9 +136,13 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         for name, flag in (("done", done), ("truncated", truncated)):
             if not isinstance(flag, (bool, np.bool_, int, np.integer)) or flag not in (0, 1):
                 raise ValueError(f"{name} must be a bool, got {flag!r}")
+        if isinstance(stream, bool) or not isinstance(stream, (int, np.integer)) or not (
+                0 <= stream < self.streams):
+            raise ValueError(f"stream must be an int in [0, {self.streams}), got {stream!r}")
         if not np.array_equal(obs[1:], next_obs[:-1]):
             raise ValueError("next_obs must be obs shifted by one frame (frame stacks)")
-        continues = self._open and np.array_equal(obs, self._stack(self._head))
+        head = int(self._head[stream])
+        continues = bool(self._open[stream]) and np.array_equal(obs, self._stack(head))
         if not continues and obs[:-1].any():
             raise ValueError(
                 "obs neither continues the previous next_obs nor starts an episode (zeros "
@@ -129,24 +150,26 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
             )
 
         if continues:  # obs's newest frame is already stored, in the head slot
-            slot = self._head
+            slot = head
+        elif head < 0:  # the stream's first frame ever
+            slot = stream * self.stream_capacity
         else:  # a new episode: its first frame gets a fresh slot
-            slot = self._next_slot()
+            slot = self._later(head, 1)
+        if not continues:
             self._write_frame(slot, obs[-1], first=True)
         self.actions[slot] = action
         self.rewards[slot] = reward
         self.dones[slot] = bool(done)
-        self._head = self._next_slot_after(slot)
-        self._write_frame(self._head, next_obs[-1], first=False)
-        self._open = not (done or truncated)
+        self._head[stream] = self._later(slot, 1)
+        self._write_frame(int(self._head[stream]), next_obs[-1], first=False)
+        self._open[stream] = not (done or truncated)
         self._set_complete(slot)
         return slot
 
-    def _next_slot(self) -> int:
-        return 0 if self._head < 0 else (self._head + 1) % self.capacity
-
-    def _next_slot_after(self, slot: int) -> int:
-        return (slot + 1) % self.capacity
+    def _later(self, slots, k):
+        """The slot ``k`` places after ``slots`` in their stream's ring (wrapping around)."""
+        base = slots - slots % self.stream_capacity
+        return base + (slots - base + k) % self.stream_capacity
 
     def _write_frame(self, slot: int, frame: np.ndarray, first: bool) -> None:
         """Overwrite ``slot`` with a frame that is not (yet) a complete transition."""
@@ -159,7 +182,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         # The next stack_size - 1 slots (older transitions of another episode) built
         # their stacks from the frame just overwritten: they can no longer be sampled.
         for k in range(1, self.stack_size):
-            later = (slot + k) % self.capacity
+            later = self._later(slot, k)
             if self.flags[later] & _FIRST:
                 break  # from there on, stacks start at that episode's first frame
             if self.flags[later] & _COMPLETE:
@@ -183,7 +206,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
     def _stack_slots(self, slots: np.ndarray):
         """For each slot, the slots of its stack ``(n, stack_size)`` and which of them
         belong to its episode (False: before the episode's first frame, read as zeros)."""
-        positions = (slots[:, None] + self._stack_offsets) % self.capacity
+        positions = self._later(slots[:, None], self._stack_offsets)
         first = (self.flags.take(positions) & _FIRST).astype(bool)
         # Frame j is in the episode unless an episode starts at a later frame of the stack.
         later_first = np.logical_or.accumulate(first[:, :0:-1], axis=1)[:, ::-1]
@@ -205,7 +228,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
             obs=self._stacks(indices),
             actions=self.actions[indices].astype(np.int64),
             rewards=self.rewards[indices],
-            next_obs=self._stacks((indices + 1) % self.capacity),
+            next_obs=self._stacks(self._later(indices, 1)),
             dones=self.dones[indices].astype(np.float32),
             weights=weights,
             indices=indices,
@@ -230,7 +253,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
     def state_dict(self) -> dict:
         state = super().state_dict()
         del state["cursor"]
-        state.update(head=np.int64(self._head), open=np.bool_(self._open))
+        state.update(head=self._head.copy(), open=self._open.copy())
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -238,9 +261,12 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         state = dict(state)
         if "head" not in state or "open" not in state:
             raise ValueError("frame replay state needs 'head' and 'open'")
-        head = int(state["head"])
-        if not -1 <= head < self.capacity:
-            raise ValueError(f"frame replay state has head {head} for capacity {self.capacity}")
+        # np.atleast_1d: checkpoints of single-stream buffers once stored scalars.
+        state["head"] = head = np.atleast_1d(np.asarray(state["head"], dtype=np.int64))
+        state["open"] = np.atleast_1d(np.asarray(state["open"], dtype=bool))
+        if head.shape != (self.streams,) or not ((-1 <= head) & (head < self.capacity)).all():
+            raise ValueError(f"frame replay state has head {head} for capacity {self.capacity} "
+                             f"and {self.streams} stream(s)")
         flags = np.asarray(state.get("flags"))
         priorities = np.asarray(state.get("priorities"))
         if flags.shape == (self.capacity,) and priorities.shape == (self.capacity,):
@@ -249,9 +275,10 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
                     priorities[~complete] != 0).any():
                 raise ValueError("frame replay state is inconsistent: 'size', 'flags' and "
                                  "'priorities' disagree")
-        state["cursor"] = np.int64(max(head, 0))
+        state["cursor"] = np.int64(0)  # the parent's single cursor: unused here
         super().load_state_dict(state)
-        self._head, self._open = head, bool(state["open"])
+        self._head[:] = head
+        self._open[:] = np.asarray(state["open"])
 
 
 class FrameReplayBuffer(PrioritizedFrameReplayBuffer):
@@ -259,8 +286,9 @@ class FrameReplayBuffer(PrioritizedFrameReplayBuffer):
     has priority 1, ``update_priorities`` changes nothing and every IS weight is 1."""
 
     def __init__(self, capacity: int, frame_shape=(84, 84), stack_size: int = 4,
-                 frame_dtype=np.uint8, seed=None):
-        super().__init__(capacity, frame_shape, stack_size, frame_dtype, seed=seed)
+                 frame_dtype=np.uint8, seed=None, streams: int = 1):
+        super().__init__(capacity, frame_shape, stack_size, frame_dtype, seed=seed,
+                         streams=streams)
 
     def _new_priority(self) -> float:
         return 1.0

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atari import is_atari, make_atari_env
+from .atari import VectorAtari, is_atari, make_atari_env
 from .config import Config
 from .frame_replay import FrameReplayBuffer, PrioritizedFrameReplayBuffer
 from .replay import PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
@@ -329,6 +329,12 @@ def train(
             f"{'nature' if atari else 'mlp'!r}"
             + (" (use Config.atari() for Atari)" if atari else "")
         )
+    if config.num_envs > 1 and not atari:
+        raise ValueError(f"config.num_envs > 1 (got {config.num_envs}) needs an Atari env, "
+                         f"got {env_id!r}")
+    if config.buffer_size % config.num_envs:
+        raise ValueError(f"config.buffer_size ({config.buffer_size}) must be a multiple of "
+                         f"config.num_envs ({config.num_envs}): each game has its own ring")
     env = make_env(env_id, training=True)  # validates env_id before anything is written
     out.mkdir(parents=True, exist_ok=True)
     if saved is None and (out / "tensorboard").exists():
@@ -346,13 +352,14 @@ def train(
         buffer_type = PrioritizedFrameReplayBuffer if config.prioritized else FrameReplayBuffer
         buffer = buffer_type(config.buffer_size, frame_shape=obs_space.shape[1:],
                              stack_size=obs_space.shape[0], frame_dtype=obs_space.dtype,
-                             seed=config.seed, **buffer_kwargs)
+                             seed=config.seed, streams=config.num_envs, **buffer_kwargs)
     else:
         buffer_type = PrioritizedReplayBuffer if config.prioritized else ReplayBuffer
         buffer = buffer_type(config.buffer_size, obs_space.shape, obs_space.dtype,
                              seed=config.seed, **buffer_kwargs)
     beta = linear_schedule(config.beta_start, config.beta_end, config.total_steps)
     eval_envs = [make_env(env_id) for _ in range(config.eval_episodes)]
+    vector_env = VectorAtari(env_id, config.num_envs) if config.num_envs > 1 else None
 
     step, episode, evaluation = 0, 0, 0
     if saved is not None:
@@ -386,51 +393,87 @@ def train(
 
     bar = tqdm(total=config.total_steps, initial=step, disable=not progress,
                desc=f"{env_id} seed {config.seed}", unit="step", mininterval=1.0)
-    # Every (re)start begins a fresh episode, from a seed that depends on where it starts.
-    obs, _ = env.reset(seed=config.seed * 1_000_003 + step)
-    env.action_space.seed(config.seed)
-    episode_return, episode_length = 0.0, 0
-    try:
-        while step < config.total_steps:
-            action = agent.act(obs, step)
-            next_obs, reward, terminated, truncated, info = env.step(action)
-            # Only termination ends bootstrapping; a time-limit truncation does not.
-            buffer.add(obs, action, reward, next_obs, terminated, truncated=truncated)
-            obs = next_obs
-            episode_return += float(reward)
-            episode_length += 1
-            step += 1
-            if terminated or truncated:
-                episode += 1
-                metrics.write(row(episode_return=episode_return, episode_length=episode_length,
-                                  game_score=info.get("game_score", math.nan)))
-                obs, _ = env.reset()
-                episode_return, episode_length = 0.0, 0
 
-            if step % config.train_frequency == 0:
-                if step > config.learning_starts and len(buffer) >= config.batch_size:
-                    batch = buffer.sample(config.batch_size, beta(step))
-                    loss, abs_td = agent.train_step(batch)  # also redraws the noise
-                    buffer.update_priorities(batch.indices, abs_td)
-                    loss_sum += loss
-                    loss_count += 1
-                else:
-                    agent.reset_noise()  # warm-up: same noise rhythm as training
-            if step % config.target_update_period == 0:
-                agent.sync_target()
-            if step % config.eval_period == 0:
-                evaluation += 1
-                seeds = [_eval_seed(config, evaluation, i) for i in range(len(eval_envs))]
-                greedy = evaluate(agent, eval_envs, seeds, noise=False)
-                noisy = evaluate(agent, eval_envs, seeds, noise=True,
-                                 resample_every=config.train_frequency)
-                metrics.write(row(eval_return=float(greedy.mean()),
-                                  eval_return_std=float(greedy.std()),
-                                  eval_return_noisy=float(noisy.mean())))
-                bar.set_postfix(eval=f"{greedy.mean():.1f}", refresh=False)
-            if step % config.checkpoint_period == 0:
-                _save_checkpoint(out / "checkpoint", agent, buffer, state())
-            bar.update(1)
+    def end_episode(episode_return: float, episode_length: int, game_score: float) -> None:
+        nonlocal episode
+        episode += 1
+        metrics.write(row(episode_return=episode_return, episode_length=episode_length,
+                          game_score=game_score))
+
+    def after_step() -> None:
+        """The periodic work that follows every agent step (``step`` is already counted)."""
+        nonlocal evaluation, loss_sum, loss_count
+        if step % config.train_frequency == 0:
+            if step > config.learning_starts and len(buffer) >= config.batch_size:
+                batch = buffer.sample(config.batch_size, beta(step))
+                loss, abs_td = agent.train_step(batch)  # also redraws the noise
+                buffer.update_priorities(batch.indices, abs_td)
+                loss_sum += loss
+                loss_count += 1
+            else:
+                agent.reset_noise()  # warm-up: same noise rhythm as training
+        if step % config.target_update_period == 0:
+            agent.sync_target()
+        if step % config.eval_period == 0:
+            evaluation += 1
+            seeds = [_eval_seed(config, evaluation, i) for i in range(len(eval_envs))]
+            greedy = evaluate(agent, eval_envs, seeds, noise=False)
+            noisy = evaluate(agent, eval_envs, seeds, noise=True,
+                             resample_every=config.train_frequency)
+            metrics.write(row(eval_return=float(greedy.mean()),
+                              eval_return_std=float(greedy.std()),
+                              eval_return_noisy=float(noisy.mean())))
+            bar.set_postfix(eval=f"{greedy.mean():.1f}", refresh=False)
+        if step % config.checkpoint_period == 0:
+            _save_checkpoint(out / "checkpoint", agent, buffer, state())
+        bar.update(1)
+
+    # Every (re)start begins fresh episodes, from a seed that depends on where it starts.
+    start_seed = config.seed * 1_000_003 + step
+    try:
+        if vector_env is None:
+            obs, _ = env.reset(seed=start_seed)
+            env.action_space.seed(config.seed)
+            episode_return, episode_length = 0.0, 0
+            while step < config.total_steps:
+                action = agent.act(obs, step)
+                next_obs, reward, terminated, truncated, info = env.step(action)
+                # Only termination ends bootstrapping; a time-limit truncation does not.
+                buffer.add(obs, action, reward, next_obs, terminated, truncated=truncated)
+                obs = next_obs
+                episode_return += float(reward)
+                episode_length += 1
+                step += 1
+                if terminated or truncated:
+                    end_episode(episode_return, episode_length,
+                                info.get("game_score", math.nan))
+                    obs, _ = env.reset()
+                    episode_return, episode_length = 0.0, 0
+                after_step()
+        else:  # num_envs games side by side: one batched action per step of all of them
+            observations = vector_env.reset(seed=start_seed)
+            returns = np.zeros(config.num_envs)
+            lengths = np.zeros(config.num_envs, dtype=np.int64)
+            while step < config.total_steps:
+                actions = agent.act_batch(observations, step)
+                result = vector_env.step(actions)
+                for i in range(config.num_envs):
+                    if step >= config.total_steps:
+                        break
+                    step += 1  # a reset step spends frames too: it counts
+                    if result["valid"][i]:  # never store a reset step
+                        ended = bool(result["dones"][i] or result["truncated"][i])
+                        buffer.add(observations[i], int(actions[i]), float(result["rewards"][i]),
+                                   result["next_obs"][i], bool(result["dones"][i]),
+                                   truncated=bool(result["truncated"][i]), stream=i)
+                        returns[i] += result["rewards"][i]
+                        lengths[i] += 1
+                        if ended:
+                            end_episode(float(returns[i]), int(lengths[i]),
+                                        float(result["game_scores"][i]))
+                            returns[i], lengths[i] = 0.0, 0
+                    after_step()
+                observations = vector_env.observations.copy()
     except KeyboardInterrupt:
         metrics.close()
         _save_checkpoint(out / "checkpoint", agent, buffer, state())
@@ -443,6 +486,8 @@ def train(
     if step % config.checkpoint_period != 0:
         _save_checkpoint(out / "checkpoint", agent, buffer, state())
     env.close()
+    if vector_env is not None:
+        vector_env.close()
     for eval_env in eval_envs:
         eval_env.close()
     return Run(agent=agent, buffer=buffer, directory=out, env_id=env_id)

@@ -176,3 +176,14 @@ def test_learning_rate_falls_linearly_to_its_end_value_over_the_run():
     constant = make_agent(learning_rate=1e-3, learning_rate_end=None)
     constant.train_step(random_batch())
     assert float(constant.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+def test_act_batch_is_greedy_per_row_for_a_noisy_agent_and_epsilon_greedy_otherwise():
+    observations = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    noisy = make_agent()
+    assert np.array_equal(noisy.act_batch(observations), noisy.greedy_actions(observations))
+    dithering = make_agent(noisy=False, epsilon_start=1.0, epsilon_end=1.0)
+    greedy = dithering.greedy_actions(observations)
+    actions = dithering.act_batch(observations, step=0)
+    assert not np.array_equal(actions, greedy)  # ε = 1: one coin per row, random actions
+    assert set(actions.tolist()) == {0, 1}

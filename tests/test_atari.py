@@ -173,3 +173,43 @@ def test_make_env_builds_atari_envs_for_ale_ids():
     assert training.observation_space.shape == (4, 84, 84)
     assert isinstance(training.env.env, ClipReward) or "ClipReward" in str(training)
     assert "ClipReward" not in str(evaluation) and "EpisodicLife" not in str(evaluation)
+
+
+# ------------------------------------------------------- vectorised games
+def test_vector_games_restart_stacks_after_a_lost_life_and_skip_reset_steps():
+    from noisy_helpers.atari import VectorAtari
+
+    games = VectorAtari(GAME, 2)
+    obs = games.reset(seed=0)
+    assert obs.shape == (2, 4, 84, 84) and obs.dtype == np.uint8 and not obs[:, :3].any()
+    rng = np.random.default_rng(0)
+    seen_life_lost = seen_game_over = False
+    for _ in range(6_000):
+        before = games.observations.copy()
+        result = games.step(rng.integers(6, size=2))
+        # The transition's next_obs slides the stack by one frame.
+        slid = result["valid"]
+        assert np.array_equal(result["next_obs"][slid, :3], before[slid, 1:])
+        assert set(np.unique(result["rewards"])) <= {-1.0, 0.0, 1.0}
+        for i in np.flatnonzero(result["life_lost"]):
+            seen_life_lost = True
+            assert result["dones"][i] and np.isnan(result["game_scores"][i])
+            assert not games.observations[i, :3].any()  # a new stack for the new life
+        for i in np.flatnonzero(~np.isnan(result["game_scores"])):
+            seen_game_over = True
+            assert result["game_scores"][i] % 10 == 0
+            following = games.step(rng.integers(6, size=2))
+            assert not following["valid"][i]  # the reset step gives no transition
+            assert not games.observations[i, :3].any()
+        if seen_game_over:
+            break
+    assert seen_life_lost and seen_game_over
+
+
+def test_vector_games_refuse_bad_arguments():
+    from noisy_helpers.atari import VectorAtari
+
+    with pytest.raises(ValueError, match="num_envs"):
+        VectorAtari(GAME, 0)
+    with pytest.raises(ValueError, match="ALE id"):
+        VectorAtari("CartPole-v1", 2)

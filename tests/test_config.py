@@ -78,3 +78,8 @@ def test_atari_defaults_use_the_nature_network_batch_32_and_an_update_every_4_st
 def test_unknown_network_is_refused():
     with pytest.raises(ValueError, match="Config.network"):
         Config(network="resnet")
+
+
+def test_num_envs_must_be_a_positive_int():
+    with pytest.raises(ValueError, match="Config.num_envs"):
+        Config(num_envs=0)

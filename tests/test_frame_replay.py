@@ -110,12 +110,39 @@ def random_episodes(rng, count, stack_size, frame_shape, max_length=12):
         yield frames, bool(rng.random() < 0.7)
 
 
+class NaiveStacks:
+    """The naive layout: both stacks copied whole into every slot (what the frame buffer
+    avoids), as the reference that every rebuilt transition must equal."""
+
+    def __init__(self, capacity, stack_size, frame_shape):
+        self.obs = np.zeros((capacity, stack_size, *frame_shape), np.uint8)
+        self.next_obs = np.zeros_like(self.obs)
+        self.actions = np.zeros(capacity, np.int64)
+        self.rewards = np.zeros(capacity, np.float32)
+        self.dones = np.zeros(capacity, np.float32)
+
+    def store(self, slot, obs, action, reward, next_obs, done):
+        self.obs[slot], self.next_obs[slot] = obs, next_obs
+        self.actions[slot], self.rewards[slot], self.dones[slot] = action, reward, done
+
+    def assert_matches(self, buffer):
+        """Every complete slot of ``buffer`` rebuilds the transition last stored there."""
+        complete = buffer.complete_slots()
+        assert len(buffer) == complete.size
+        batch = buffer._gather(complete, np.ones(complete.size, np.float32))
+        assert np.array_equal(batch.obs, self.obs[complete])
+        assert np.array_equal(batch.next_obs, self.next_obs[complete])
+        assert np.array_equal(batch.actions, self.actions[complete])
+        assert np.array_equal(batch.rewards, self.rewards[complete])
+        assert np.array_equal(batch.dones, self.dones[complete])
+
+
 def check_against_naive(capacity, stack_size, seed, episodes=60, frame_shape=(2, 3)):
-    """Feed random episodes to the buffer and to a naive record of stacked copies; after
+    """Feed random episodes to the buffer and to a naive buffer of stacked copies; after
     every add, each complete slot rebuilds exactly the transition last stored in it."""
     rng = np.random.default_rng(seed)
     buffer = PrioritizedFrameReplayBuffer(capacity, frame_shape, stack_size, seed=seed)
-    naive = {}  # slot -> (obs, action, reward, next_obs, done), copies of the stacks
+    naive = NaiveStacks(capacity, stack_size, frame_shape)
     for frames, done in random_episodes(rng, episodes, stack_size, frame_shape):
         pairs = stacks_of(frames, stack_size)
         for t, (obs, next_obs) in enumerate(pairs):
@@ -123,15 +150,9 @@ def check_against_naive(capacity, stack_size, seed, episodes=60, frame_shape=(2,
             action, reward = int(rng.integers(18)), float(rng.normal())
             slot = buffer.add(obs, action, reward, next_obs, done and last,
                               truncated=last and not done)
-            naive[slot] = (obs.copy(), action, np.float32(reward), next_obs.copy(), done and last)
-            complete = buffer.complete_slots()
-            assert slot in complete  # the newest transition may be sampled at once
-            assert len(buffer) == complete.size
-            for s in complete:
-                got = buffer.transition(s)
-                want = naive[s]
-                assert np.array_equal(got[0], want[0]) and np.array_equal(got[3], want[3])
-                assert got[1:3] == want[1:3] and got[4] == want[4]
+            naive.store(slot, obs, action, reward, next_obs, done and last)
+            assert slot in buffer.complete_slots()  # the newest transition may be sampled
+            naive.assert_matches(buffer)
             if len(buffer) >= 4 and rng.random() < 0.3:
                 batch = buffer.sample(4, beta=0.4)
                 buffer.update_priorities(batch.indices, rng.random(4))
@@ -153,6 +174,31 @@ def test_property_every_complete_slot_rebuilds_its_transition(capacity, stack_si
     complete = np.zeros(capacity, dtype=bool)
     complete[buffer.complete_slots()] = True
     assert ((buffer.tree.priorities > 0) == complete).all()
+
+
+@pytest.mark.parametrize("capacity, streams", [(24, 3), (64, 4), (400, 2)])
+def test_interleaved_streams_never_mix_frames_of_two_environments(capacity, streams):
+    """Several environments add in turn, each into its own ring of capacity // streams slots;
+    every complete slot rebuilds exactly the transition of its own environment."""
+    rng = np.random.default_rng(capacity)
+    buffer = PrioritizedFrameReplayBuffer(capacity, (2,), 4, seed=0, streams=streams)
+    naive = NaiveStacks(capacity, 4, (2,))
+    games = [None] * streams  # per stream: the rest of its episode
+    for _ in range(400):
+        stream = int(rng.integers(streams))
+        if not games[stream]:
+            (frames, done), = random_episodes(rng, 1, 4, (2,))
+            pairs = stacks_of(frames, 4)
+            games[stream] = [(o, n, done and t == len(pairs) - 1,
+                              (not done) and t == len(pairs) - 1)
+                             for t, (o, n) in enumerate(pairs)]
+        obs, next_obs, done, truncated = games[stream].pop(0)
+        action = int(rng.integers(18))
+        slot = buffer.add(obs, action, 1.0, next_obs, done, truncated=truncated, stream=stream)
+        per_stream = capacity // streams
+        assert stream * per_stream <= slot < (stream + 1) * per_stream
+        naive.store(slot, obs, action, 1.0, next_obs, done)
+        naive.assert_matches(buffer)
 
 
 def test_a_full_buffer_keeps_nearly_every_slot_sampleable():
@@ -214,7 +260,7 @@ def test_same_seed_same_samples():
 # --------------------------------------------------------------- bad input
 def snapshot(buffer):
     return [buffer.frames.copy(), buffer.actions.copy(), buffer.flags.copy(),
-            buffer.tree.priorities.copy(), len(buffer), buffer._head, buffer._open]
+            buffer.tree.priorities.copy(), len(buffer), buffer._head.copy(), buffer._open.copy()]
 
 
 def assert_unchanged(buffer, before):
@@ -267,6 +313,19 @@ def test_bad_constructor_arguments_are_refused():
         PrioritizedFrameReplayBuffer(10, stack_size=2.0)
     with pytest.raises(ValueError, match="frame_shape"):
         PrioritizedFrameReplayBuffer(10, frame_shape=(0, 84))
+    with pytest.raises(ValueError, match="multiple of streams"):
+        PrioritizedFrameReplayBuffer(30, stack_size=4, streams=4)
+    with pytest.raises(ValueError, match="per stream"):
+        PrioritizedFrameReplayBuffer(20, stack_size=4, streams=4)
+
+
+def test_an_unknown_stream_is_refused_and_changes_nothing():
+    buffer = PrioritizedFrameReplayBuffer(16, (1,), 2, streams=2)
+    before = snapshot(buffer)
+    with pytest.raises(ValueError, match="stream must be"):
+        buffer.add(np.array([[0], [1]], np.uint8), 0, 0.0, np.array([[1], [2]], np.uint8),
+                   False, stream=2)
+    assert_unchanged(buffer, before)
 
 
 # ------------------------------------------------------------- checkpoints

@@ -212,3 +212,22 @@ def test_an_mlp_config_on_an_atari_env_is_refused_with_a_hint(tmp_path):
     with pytest.raises(ValueError, match="Config.atari"):
         nh.train(small(), "ALE/UpNDown-v5", out=tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists()
+
+
+def test_tiny_vectorised_atari_run_keeps_one_ring_per_game(tmp_path):
+    config = tiny_atari(num_envs=2, total_steps=300)
+    run = nh.train(config, "ALE/UpNDown-v5", out=tmp_path / "vector", progress=False)
+    assert run.buffer.streams == 2
+    slots = run.buffer.complete_slots()
+    half = config.buffer_size // 2
+    assert (slots < half).any() and (slots >= half).any()  # both games stored transitions
+    assert load_run_state(run.directory)["step"] == 300
+    assert not np.isnan(run.metrics()["loss"]).all()
+
+
+def test_vectorised_runs_need_atari_and_a_buffer_split_evenly(tmp_path):
+    with pytest.raises(ValueError, match="num_envs"):
+        nh.train(small(num_envs=2), "CartPole-v1", out=tmp_path / "a", progress=False)
+    with pytest.raises(ValueError, match="multiple of"):
+        nh.train(tiny_atari(num_envs=3, buffer_size=400), "ALE/UpNDown-v5",
+                 out=tmp_path / "b", progress=False)
