@@ -78,7 +78,8 @@ class GameScore(gym.Wrapper):
 class EpisodicLife(gym.Wrapper):
     """A lost life ends the training episode (``terminated=True``, ``info["life_lost"]``),
     but not the game: the next ``reset`` continues it with one no-op step.  Only after a
-    real game over (or a truncation) does ``reset`` restart the emulator."""
+    real game over (or a truncation), or when ``reset`` is given a seed (a request for a
+    new game), does ``reset`` restart the emulator."""
 
     def __init__(self, env):
         super().__init__(env)
@@ -99,7 +100,7 @@ class EpisodicLife(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
     def reset(self, **kwargs):
-        if self._game_over:
+        if self._game_over or kwargs.get("seed") is not None:
             obs, info = self.env.reset(**kwargs)
         else:  # a life was lost: continue the same game
             obs, _, terminated, truncated, info = self.env.step(0)

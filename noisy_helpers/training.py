@@ -49,15 +49,13 @@ from .frame_replay import FrameReplayBuffer, PrioritizedFrameReplayBuffer
 from .replay import PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 
 __all__ = ["train", "evaluate", "random_policy_returns", "make_env", "read_metrics",
-           "export_agent", "Run",
-           "METRIC_FIELDS"]
+           "export_agent", "load_run_state", "Run", "METRIC_FIELDS"]
 
 #: The columns of ``metrics.csv`` that every run has; ``sigma/<layer>`` and
 #: ``mu/<layer>`` (mean σ and mean |μ| of each noisy layer) follow them.
 METRIC_FIELDS = [
     "step", "episode", "episode_return", "episode_length", "game_score", "eval_return",
-    "eval_return_std",
-    "eval_return_noisy", "loss", "beta", "epsilon",
+    "eval_return_std", "eval_return_noisy", "loss", "beta", "epsilon",
 ]
 
 

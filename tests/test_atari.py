@@ -83,6 +83,15 @@ def test_losing_a_life_is_terminal_for_training_but_the_game_goes_on():
     assert ale.getEpisodeFrameNumber() > frame
 
 
+def test_a_seeded_reset_starts_a_new_game_even_in_the_middle_of_one():
+    env = EpisodicLife(GameScore(gym.wrappers.AtariPreprocessing(raw_env(), noop_max=0)))
+    first, _ = env.reset(seed=0)
+    for _ in range(60):
+        env.step(0)
+    again, _ = env.reset(seed=0)
+    assert np.array_equal(first, again)
+
+
 def test_a_real_game_over_resets_the_game_and_reports_its_true_score():
     env = EpisodicLife(GameScore(gym.wrappers.AtariPreprocessing(raw_env(), noop_max=0)))
     env.reset(seed=1)
@@ -122,12 +131,15 @@ def test_evaluation_env_plays_whole_games_with_unclipped_rewards():
     assert env.unwrapped.ale.lives() == 0  # one episode is the whole game
 
 
-def test_no_op_starts_give_different_start_states_for_different_seeds():
-    env = make_atari_env(GAME, noop_max=30)
-    starts = [env.reset(seed=seed)[0][-1].tobytes() for seed in range(8)]
+def test_no_op_starts_begin_games_at_seeded_random_frames():
+    # UpNDown's screen is frozen for its first frames, so the no-ops show in the emulator's
+    # frame counter, not in the first observation.
+    env = make_atari_env(GAME, training=False, noop_max=30)
+    starts = [env.reset(seed=seed)[1]["episode_frame_number"] for seed in range(8)]
     assert len(set(starts)) > 1
-    no_noops = make_atari_env(GAME, noop_max=0)
-    assert len({no_noops.reset(seed=s)[0][-1].tobytes() for s in range(3)}) == 1
+    assert env.reset(seed=3)[1]["episode_frame_number"] == starts[3]  # the seed picks the no-ops
+    no_noops = make_atari_env(GAME, training=False, noop_max=0)
+    assert len({no_noops.reset(seed=s)[1]["episode_frame_number"] for s in range(3)}) == 1
 
 
 def test_frame_skip_4_takes_the_max_of_the_last_two_frames_then_resizes_to_84():
