@@ -35,11 +35,16 @@ weights normalised to max 1, new transitions at the max priority);
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
-from .replay import Batch, PrioritizedReplayBuffer, _as_td_errors, _check_td_errors
+from .replay import (
+    Batch,
+    PrioritizedReplayBuffer,
+    _as_td_errors,
+    _check_td_errors,
+    _check_transition,
+)
 from .sum_tree import _as_index_array
 
 __all__ = ["PrioritizedFrameReplayBuffer", "FrameReplayBuffer"]
@@ -127,15 +132,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         docstring)."""
         obs = self._check_stack(obs, "obs")
         next_obs = self._check_stack(next_obs, "next_obs")
-        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-            raise TypeError(f"action must be an int, got {action!r}")
-        if action < 0:
-            raise ValueError(f"action must be >= 0, got {action}")
-        if not math.isfinite(reward):
-            raise ValueError(f"reward must be finite, got {reward}")
-        for name, flag in (("done", done), ("truncated", truncated)):
-            if not isinstance(flag, (bool, np.bool_, int, np.integer)) or flag not in (0, 1):
-                raise ValueError(f"{name} must be a bool, got {flag!r}")
+        _check_transition(action, reward, done=done, truncated=truncated)
         if isinstance(stream, bool) or not isinstance(stream, (int, np.integer)) or not (
                 0 <= stream < self.streams):
             raise ValueError(f"stream must be an int in [0, {self.streams}), got {stream!r}")

@@ -179,14 +179,7 @@ class ReplayBuffer:
         """
         obs = self._check_observation(obs, "obs")
         next_obs = self._check_observation(next_obs, "next_obs")
-        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-            raise TypeError(f"action must be an int, got {action!r}")
-        if action < 0:
-            raise ValueError(f"action must be >= 0, got {action}")
-        if not math.isfinite(reward):
-            raise ValueError(f"reward must be finite, got {reward}")
-        if not isinstance(done, (bool, np.bool_, int, np.integer)) or done not in (0, 1):
-            raise ValueError(f"done must be a bool, got {done!r}")
+        _check_transition(action, reward, done=done)
 
         slot = self._cursor
         self.obs[slot] = obs
@@ -277,6 +270,20 @@ class ReplayBuffer:
             getattr(self, key)[...] = state[key]
         self._cursor, self._size = cursor, size
         self.rng.bit_generator.state = rng_state
+
+
+def _check_transition(action, reward, **flags) -> None:
+    """The checks of ``add`` on everything but the observations (shared with the frame
+    buffers): an int action >= 0, a finite reward, and flags (``done``, ...) that are bools."""
+    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+        raise TypeError(f"action must be an int, got {action!r}")
+    if action < 0:
+        raise ValueError(f"action must be >= 0, got {action}")
+    if not math.isfinite(reward):
+        raise ValueError(f"reward must be finite, got {reward}")
+    for name, flag in flags.items():
+        if not isinstance(flag, (bool, np.bool_, int, np.integer)) or flag not in (0, 1):
+            raise ValueError(f"{name} must be a bool, got {flag!r}")
 
 
 def _as_td_errors(indices: np.ndarray, td_errors) -> np.ndarray:
