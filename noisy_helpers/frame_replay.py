@@ -35,7 +35,6 @@ weights normalised to max 1, new transitions at the max priority);
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .replay import (
