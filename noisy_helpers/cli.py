@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--random", action="store_true",
                           help="also play a uniformly random policy on the same episode seeds "
                                "and print the ratio of the means")
+    evaluate.add_argument("--random-episodes", type=int, default=None,
+                          help="with --random: episodes of random play (default: --episodes; "
+                               "seeds seed, seed + 1, ...). Random scores vary a lot from game "
+                               "to game, so a mean over more games is a steadier baseline")
     evaluate.add_argument("--video", type=Path, default=None,
                           help="also record the first episode to this .mp4 file")
 
@@ -179,6 +183,8 @@ def _evaluate(args, parser) -> int:
 
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
+    if args.random_episodes is not None and args.random_episodes < 1:
+        parser.error(f"--random-episodes must be >= 1, got {args.random_episodes}")
     if args.video is not None and args.video.suffix != ".mp4":
         parser.error(f"--video must be an .mp4 path, got {str(args.video)!r}")
     saved = load_run_state(args.run)
@@ -200,9 +206,15 @@ def _evaluate(args, parser) -> int:
           f"± {returns.std():.1f} (min {returns.min():.1f}, max {returns.max():.1f})")
     print("returns: " + " ".join(f"{r:g}" for r in returns))
     if args.random:
-        random = random_policy_returns(envs, seeds, seed=args.seed)
-        print(f"{env_id}, {args.episodes} episodes, uniformly random actions (same seeds): "
-              f"mean return {random.mean():.1f} ± {random.std():.1f}")
+        # The same seeds as the agent's episodes first, then more if --random-episodes asks.
+        count = args.random_episodes or args.episodes
+        # Episodes are played one after the other: the envs are reused in turn.
+        random = random_policy_returns([envs[i % len(envs)] for i in range(count)],
+                                       [args.seed + i for i in range(count)], seed=args.seed)
+        same = "same seeds" if count == args.episodes else f"seeds {args.seed}..{args.seed + count - 1}"
+        print(f"{env_id}, {count} episodes, uniformly random actions ({same}): "
+              f"mean return {random.mean():.1f} ± {random.std():.1f} "
+              f"(standard error {random.std() / max(1, count - 1) ** 0.5:.1f})")
         if random.mean() > 0:
             print(f"agent / random: {returns.mean() / random.mean():.2f}")
     if args.video is not None:

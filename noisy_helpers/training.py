@@ -17,8 +17,8 @@ Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
    noise removed (μ only) and, reported alongside, with the noise on as in
    training; the online network's noise and generator are restored afterwards
    (the noisy evaluation does redraw the target network's noise),
-6. every ``checkpoint_period`` steps, at the end and on Ctrl-C: a checkpoint
-   that :func:`train` with ``resume=True`` continues from.
+6. every ``checkpoint_period`` steps, at the end and on Ctrl-C or SIGTERM (``kill PID``):
+   a checkpoint that :func:`train` with ``resume=True`` continues from.
 
 On Atari (``ALE/...`` ids, :func:`~noisy_helpers.make_atari_env`) the same loop
 trains on lives with clipped rewards, stores frames once
@@ -233,6 +233,23 @@ def _trim_metrics(path: Path, last_step: int) -> None:
         csv.writer(file).writerows(kept)
 
 
+def _sigterm_raises_keyboard_interrupt():
+    """Make SIGTERM (``kill PID``) raise ``KeyboardInterrupt`` like Ctrl-C, so that it too
+    saves a checkpoint: a run in the background ignores SIGINT.  Returns a function that
+    puts the previous handler back.  Only the main thread can set handlers."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 # ----------------------------------------------------------------------------- the loop
 class _Metrics:
     """Appends rows to metrics.csv and the same scalars to TensorBoard."""
@@ -261,6 +278,12 @@ class _Metrics:
                         isinstance(value, float) and math.isnan(value)
                     ):
                         self.tf.summary.scalar(key, value, step=row["step"])
+
+    def flush(self) -> None:
+        """Write out what is buffered: a checkpoint's metrics must be on disk with it."""
+        self.file.flush()
+        if self.summary is not None:
+            self.summary.flush()
 
     def close(self) -> None:
         self.file.close()
@@ -423,11 +446,13 @@ def train(
                               eval_return_noisy=float(noisy.mean())))
             bar.set_postfix(eval=f"{greedy.mean():.1f}", refresh=False)
         if step % config.checkpoint_period == 0:
+            metrics.flush()
             _save_checkpoint(out / "checkpoint", agent, buffer, state())
         bar.update(1)
 
     # Every (re)start begins fresh episodes, from a seed that depends on where it starts.
     start_seed = config.seed * 1_000_003 + step
+    restore_sigterm = _sigterm_raises_keyboard_interrupt()
     try:
         if vector_env is None:
             obs, _ = env.reset(seed=start_seed)
@@ -479,6 +504,8 @@ def train(
         print(f"Interrupted at step {step}; checkpoint saved in {out / 'checkpoint'} "
               f"(continue with resume=True / --resume).")
         raise
+    finally:
+        restore_sigterm()
     metrics.close()
     bar.close()
     if step % config.checkpoint_period != 0:

@@ -231,3 +231,45 @@ def test_vectorised_runs_need_atari_and_a_buffer_split_evenly(tmp_path):
     with pytest.raises(ValueError, match="multiple of"):
         nh.train(tiny_atari(num_envs=3, buffer_size=400), "ALE/UpNDown-v5",
                  out=tmp_path / "b", progress=False)
+
+
+def test_sigterm_saves_a_checkpoint_like_ctrl_c(tmp_path):
+    """A run in the background ignores SIGINT; `kill PID` (SIGTERM) must still save."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    script = (
+        "import noisy_helpers as nh\n"
+        "nh.train(nh.Config.small(total_steps=10**6, checkpoint_period=10**6), 'CartPole-v1',\n"
+        f"         out={str(out)!r}, progress=False, tensorboard=False)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while not (out / "metrics.csv").exists() or (out / "metrics.csv").stat().st_size < 500:
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=120)
+    saved = load_run_state(out)
+    assert 0 < saved["step"] < 10**6  # saved where it stopped, not at the end
+    assert process.returncode != 0
+
+
+def test_metrics_are_on_disk_when_a_checkpoint_is(tmp_path, monkeypatch):
+    """A run killed right after a checkpoint must not lose the rows before it."""
+    from noisy_helpers import training
+
+    seen = []
+    original = training._save_checkpoint
+
+    def save_and_read(directory, agent, buffer, state):
+        rows = (directory.parent / "metrics.csv").read_text().strip().splitlines()
+        seen.append((state["step"], int(rows[-1].split(",")[0])))
+        original(directory, agent, buffer, state)
+
+    monkeypatch.setattr(training, "_save_checkpoint", save_and_read)
+    nh.train(small(), "CartPole-v1", out=tmp_path / "run", progress=False, tensorboard=False)
+    assert seen[0] == (300, 300)  # the evaluation row of step 300 is written before its checkpoint
