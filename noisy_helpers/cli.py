@@ -68,6 +68,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         elif field.name == "hidden_sizes":
             group.add_argument(_flag(field.name), type=int, nargs="+", default=None,
                                metavar="WIDTH", help=help_text)
+        elif isinstance(default, str):
+            group.add_argument(_flag(field.name), type=str, default=None,
+                               metavar="NAME", help=help_text)
         elif field.name in _OPTIONAL_NUMBERS:  # "none" switches it off
             group.add_argument(_flag(field.name), type=_float_or_none, default=None,
                                metavar="FLOAT|none", help=help_text)

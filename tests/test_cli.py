@@ -113,3 +113,15 @@ def test_atari_defaults_come_from_the_env_id():
     assert default_config("CartPole-v1") == Config()
     small_atari = default_config("ALE/UpNDown-v5", small=True)
     assert small_atari.network == "nature" and small_atari.total_steps < 1_000
+
+
+def test_text_fields_are_text_flags():
+    from noisy_helpers.cli import _config_from
+
+    args = build_parser().parse_args(["train", "--out", "x", "--network", "nature",
+                                      "--num-envs", "4"])
+    config = _config_from(args, Config.atari())
+    assert (config.network, config.num_envs) == ("nature", 4)
+    with pytest.raises(ValueError, match="Config.network"):
+        _config_from(build_parser().parse_args(["train", "--out", "x", "--network", "cnn"]),
+                     Config())
