@@ -14,7 +14,7 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.video`       -- ``record_episode``, ``show_video``     (04)
 * :mod:`noisy_helpers.atari`       -- ``make_atari_env`` and its wrappers   (05_atari_upndown.ipynb)
 * :mod:`noisy_helpers.frame_replay` -- ``PrioritizedFrameReplayBuffer``: each frame once (05)
-* :mod:`noisy_helpers.cli`         -- ``python -m noisy_helpers train|evaluate|plot``
+* :mod:`noisy_helpers.cli`         -- ``python -m noisy_helpers train|evaluate|export|plot``
 * :mod:`noisy_helpers.budget`      -- ``budget``: full runs for learners, small ones in CI
 
 ``NoisyDense`` and ``Agent`` need TensorFlow/Keras, which takes seconds to
