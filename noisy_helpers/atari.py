@@ -258,7 +258,8 @@ class VectorAtari:
         stacks after the step, for the transitions), ``rewards`` (clipped), ``dones`` (game
         over or life lost), ``truncated``, ``valid`` (False on reset steps: store nothing),
         and ``game_scores`` (true score where a game ended, NaN elsewhere).
-        ``self.observations`` then holds the stacks to act on next."""
+        ``self.observations`` then holds the stacks to act on next (a new array each step,
+        never changed afterwards: the caller may keep it)."""
         frames, rewards, terminated, truncated, info = self.env.step(
             np.asarray(actions, dtype=np.int64))
         frames = frames[:, 0]

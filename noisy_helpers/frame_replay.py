@@ -131,7 +131,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         docstring)."""
         obs = self._check_stack(obs, "obs")
         next_obs = self._check_stack(next_obs, "next_obs")
-        _check_transition(action, reward, done=done, truncated=truncated)
+        _check_transition(action, reward, done, truncated)
         if isinstance(stream, bool) or not isinstance(stream, (int, np.integer)) or not (
                 0 <= stream < self.streams):
             raise ValueError(f"stream must be an int in [0, {self.streams}), got {stream!r}")

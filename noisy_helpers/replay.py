@@ -179,7 +179,7 @@ class ReplayBuffer:
         """
         obs = self._check_observation(obs, "obs")
         next_obs = self._check_observation(next_obs, "next_obs")
-        _check_transition(action, reward, done=done)
+        _check_transition(action, reward, done)  # truncated: not used here
 
         slot = self._cursor
         self.obs[slot] = obs
@@ -272,18 +272,27 @@ class ReplayBuffer:
         self.rng.bit_generator.state = rng_state
 
 
-def _check_transition(action, reward, **flags) -> None:
+_FLAG_TYPES = (bool, np.bool_, int, np.integer)
+
+
+def _is_flag(value) -> bool:
+    return isinstance(value, _FLAG_TYPES) and value in (0, 1)
+
+
+def _check_transition(action, reward, done, truncated=False) -> None:
     """The checks of ``add`` on everything but the observations (shared with the frame
-    buffers): an int action >= 0, a finite reward, and flags (``done``, ...) that are bools."""
+    buffers): an int action >= 0, a finite reward, and ``done`` and ``truncated`` bools.
+    Called on every environment step, so it takes plain arguments (no ``**kwargs``)."""
     if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
         raise TypeError(f"action must be an int, got {action!r}")
     if action < 0:
         raise ValueError(f"action must be >= 0, got {action}")
     if not math.isfinite(reward):
         raise ValueError(f"reward must be finite, got {reward}")
-    for name, flag in flags.items():
-        if not isinstance(flag, (bool, np.bool_, int, np.integer)) or flag not in (0, 1):
-            raise ValueError(f"{name} must be a bool, got {flag!r}")
+    if not _is_flag(done):
+        raise ValueError(f"done must be a bool, got {done!r}")
+    if truncated is not False and not _is_flag(truncated):
+        raise ValueError(f"truncated must be a bool, got {truncated!r}")
 
 
 def _as_td_errors(indices: np.ndarray, td_errors) -> np.ndarray:

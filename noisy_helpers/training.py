@@ -496,7 +496,7 @@ def train(
                                         float(result["game_scores"][i]))
                             returns[i], lengths[i] = 0.0, 0
                     after_step()
-                observations = vector_env.observations.copy()
+                observations = vector_env.observations  # a new array every step
     except KeyboardInterrupt:
         metrics.close()
         _save_checkpoint(out / "checkpoint", agent, buffer, state())
