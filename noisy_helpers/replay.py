@@ -210,10 +210,10 @@ class ReplayBuffer:
     def _gather(self, indices: np.ndarray, weights: np.ndarray) -> Batch:
         return Batch(  # take(axis=0) is the fast gather of whole rows
             obs=self.obs.take(indices, axis=0),
-            actions=self.actions[indices],
-            rewards=self.rewards[indices],
+            actions=self.actions.take(indices),
+            rewards=self.rewards.take(indices),
             next_obs=self.next_obs.take(indices, axis=0),
-            dones=self.dones[indices],
+            dones=self.dones.take(indices),
             weights=weights,
             indices=indices,
         )
