@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STEPS ?= 50000
 DEMO_DIR   := runs/demo
 
-.PHONY: test demo unit notebooks bench lab clean-notebooks check-notebooks clean
+.PHONY: test demo unit notebooks bench exploration lab clean-notebooks check-notebooks clean
 
 test: check-notebooks unit notebooks
 
@@ -52,6 +52,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_frame_replay.py
 	$(BIN)/python benchmarks/bench_atari_training.py
+
+# The exploration study behind notebook 06 (about 1 h on 2 cores; finished runs are kept
+# in notebooks/runs/exploration/ and never recomputed).
+exploration: $(STAMP)
+	$(BIN)/python benchmarks/bench_exploration.py
 
 # Open the notebooks in this environment.
 lab: $(STAMP)

@@ -14,6 +14,9 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.video`       -- ``record_episode``, ``show_video``     (04)
 * :mod:`noisy_helpers.atari`       -- ``make_atari_env`` and its wrappers   (05_atari_upndown.ipynb)
 * :mod:`noisy_helpers.frame_replay` -- ``PrioritizedFrameReplayBuffer``: each frame once (05)
+* :mod:`noisy_helpers.deep_sea`    -- ``DeepSeaEnv``: a hard-exploration gridworld (06_exploration.ipynb)
+* :mod:`noisy_helpers.experiments` -- ``sweep``, ``run_trials``: seeds in parallel, results as CSV (06)
+* :mod:`noisy_helpers.exploration` -- the exploration study's trials and figures (06)
 * :mod:`noisy_helpers.cli`         -- ``python -m noisy_helpers train|evaluate|export|plot``
 * :mod:`noisy_helpers.budget`      -- ``budget``: full runs for learners, small ones in CI
 
@@ -51,6 +54,8 @@ from .training import (  # noqa: E402
     read_metrics,
     train,
 )
+from .deep_sea import DEEP_SEA_ID, DeepSeaEnv  # noqa: E402  (registers DeepSea with gymnasium)
+from .experiments import Trial, read_results, run_trials, sweep  # noqa: E402
 from .plotting import plot_learning_curve, plot_noise, save_run_plots  # noqa: E402
 from .video import record_episode, show_video  # noqa: E402
 
@@ -82,6 +87,12 @@ __all__ = [
     "make_env",
     "read_metrics",
     "Run",
+    "DEEP_SEA_ID",
+    "DeepSeaEnv",
+    "Trial",
+    "sweep",
+    "run_trials",
+    "read_results",
     "plot_learning_curve",
     "plot_noise",
     "save_run_plots",

@@ -207,13 +207,15 @@ class Agent:
             loss = tf.reduce_mean(weights * huber(td_errors, config.huber_delta))
         gradients = tape.gradient(loss, variables)
         self.optimizer.apply(gradients, variables)
-        self._redraw_noise()  # new noise for the next steps, in both networks (Algorithm 1)
+        if config.noise_resample == "step":
+            self._redraw_noise()  # new noise for the next steps, in both networks (Algorithm 1)
         return loss, tf.abs(td_errors)
 
     def train_step(self, batch):
         """One gradient step on a replay ``Batch``; returns ``(loss, |δ|)`` as numpy.
 
-        Afterwards the noise of both networks is redrawn."""
+        Afterwards the noise of both networks is redrawn (``config.noise_resample == "step"``,
+        the paper's choice; with ``"episode"`` the training loop redraws it instead)."""
         convert = tf.convert_to_tensor
         loss, abs_td = self._train_step(
             convert(np.asarray(batch.obs, dtype=self.obs_dtype)),

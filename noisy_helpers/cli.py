@@ -45,7 +45,19 @@ _NONE = "none"
 _SMALL_ATARI = dict(total_steps=600, buffer_size=1_000, learning_starts=200,
                     target_update_period=200, eval_period=300, eval_episodes=1,
                     checkpoint_period=300)
-_OPTIONAL_NUMBERS = {"learning_rate_end"}  # Config fields that may be None
+_OPTIONAL_NUMBERS = {"learning_rate_end", "stop_at_return"}  # Config fields that may be None
+
+
+def _json_object(text: str) -> dict:
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object, got {text!r}")
+    return value
 
 
 def _float_or_none(text: str):
@@ -93,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "checkpoint's with --resume)")
     train.add_argument("--out", required=True, type=Path,
                        help="run directory: metrics.csv, tensorboard/, checkpoint/")
+    train.add_argument("--env-kwargs", type=_json_object, default=None, metavar="JSON",
+                       help="the environment's arguments as a JSON object, e.g. "
+                            "'{\"size\": 10}' for noisy_helpers/DeepSea-v0")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its checkpoint (only "
                             "--total-steps may change)")
@@ -164,13 +179,15 @@ def _train(args, parser) -> int:
         saved = load_run_state(args.out)
         base = Config.from_dict(saved["config"])
         env_id = args.env or saved["env_id"]
+        env_kwargs = saved.get("env_kwargs", {}) if args.env_kwargs is None else args.env_kwargs
     else:
         env_id = args.env or "CartPole-v1"
+        env_kwargs = args.env_kwargs
         base = default_config(env_id, small=args.small)
     config = _config_from(args, base)
     try:
         run = train(config, env_id=env_id, out=args.out, resume=args.resume,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, env_kwargs=env_kwargs)
     except KeyboardInterrupt:
         return 130
     print(f"Trained {config.total_steps} steps on {env_id}. Run directory: {run.directory}")
@@ -192,8 +209,8 @@ def _evaluate(args, parser) -> int:
         parser.error(f"--video must be an .mp4 path, got {str(args.video)!r}")
     saved = load_run_state(args.run)
     config = Config.from_dict(saved["config"])
-    env_id = saved["env_id"]
-    envs = [make_env(env_id) for _ in range(args.episodes)]
+    env_id, env_kwargs = saved["env_id"], saved.get("env_kwargs", {})
+    envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(args.episodes)]
 
     from .agent import Agent
 
@@ -223,7 +240,8 @@ def _evaluate(args, parser) -> int:
     if args.video is not None:
         from .video import record_episode
 
-        video_return = record_episode(agent, env_id, args.video, seed=seeds[0], noise=args.noise)
+        video_return = record_episode(agent, env_id, args.video, seed=seeds[0], noise=args.noise,
+                                      env_kwargs=env_kwargs)
         print(f"video: {args.video} (episode return {video_return:g})")
     for env in envs:
         env.close()

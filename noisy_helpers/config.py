@@ -70,6 +70,13 @@ class Config:
     factorised: bool = True
     """Factorised Gaussian noise (True, the paper's choice for DQN, §3.2) or independent."""
 
+    noise_resample: str = "step"
+    """When the noise of both networks is redrawn.  ``"step"``: after every gradient step
+    (and on the same rhythm before learning starts), as NoisyNet-DQN does (§3.1,
+    Algorithm 1).  ``"episode"``: once when each training episode starts, held for the
+    whole episode (one perturbed policy per episode; one env only).  Compared in
+    ``notebooks/06_exploration.ipynb``."""
+
     # ------------------------------------------------------------------ DQN
     double: bool = True
     """Double DQN target: the online network picks a* = argmax Q_online(s', ·), the target
@@ -143,6 +150,11 @@ class Config:
     epsilon_decay_steps: int = 10_000
     """Steps over which ε falls linearly from start to end (only when ``noisy`` is False)."""
 
+    stop_at_return: float | None = None
+    """End the run after the first training episode whose return is at least this (None:
+    always run ``total_steps``).  The exploration study uses it to measure the episodes it
+    takes to first reach a goal, without spending the rest of the budget."""
+
     # ----------------------------------------------------------- evaluation
     eval_period: int = 2_500
     """Environment steps between evaluations."""
@@ -171,6 +183,10 @@ class Config:
         for name in ("noisy", "noisy_hidden", "factorised", "double", "prioritized"):
             _check(isinstance(getattr(self, name), bool), name, getattr(self, name), "a bool")
         _check(self.network in ("mlp", "nature"), "network", self.network, "'mlp' or 'nature'")
+        _check(self.noise_resample in ("step", "episode"), "noise_resample", self.noise_resample,
+               "'step' or 'episode'")
+        _check(self.stop_at_return is None or _is_number(self.stop_at_return), "stop_at_return",
+               self.stop_at_return, "None or a finite number")
         _check(isinstance(self.hidden_sizes, tuple) and all(
             isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in self.hidden_sizes),
             "hidden_sizes", self.hidden_sizes, "a tuple of ints >= 1")

@@ -11,7 +11,9 @@ Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
    (β annealed linearly from ``beta_start`` to ``beta_end`` over the run), one
    compiled gradient step, new priorities from |δ|; the agent then redraws the
    noise of both networks.  Before learning starts the noise is redrawn on the
-   same rhythm, so that the replay is filled by many noisy policies, not one,
+   same rhythm, so that the replay is filled by many noisy policies, not one.
+   (With ``noise_resample="episode"`` the noise is redrawn only when an episode
+   starts, and ``stop_at_return`` ends the run at the first episode reaching it.)
 4. every ``target_update_period`` steps: copy the online weights to the target,
 5. every ``eval_period`` steps: evaluate over ``eval_episodes`` episodes with the
    noise removed (μ only) and, reported alongside, with the noise on as in
@@ -35,6 +37,7 @@ Nothing grows with the number of steps in memory.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import shutil
@@ -59,24 +62,42 @@ METRIC_FIELDS = [
 ]
 
 
-def make_env(env_id: str, render_mode=None, training: bool = False):
-    """``gym.make(env_id)``, or :func:`~noisy_helpers.make_atari_env` for ``ALE/...`` ids
-    (``training=True``: lives as episodes and clipped rewards; False: whole games with
-    their true scores).  An unknown id raises ``ValueError`` naming it."""
+def make_env(env_id: str, render_mode=None, training: bool = False, env_kwargs=None):
+    """``gym.make(env_id, **env_kwargs)``, or :func:`~noisy_helpers.make_atari_env` for
+    ``ALE/...`` ids (``training=True``: lives as episodes and clipped rewards; False: whole
+    games with their true scores).  An unknown id raises ``ValueError`` naming it.
+    ``env_kwargs``: the environment's own arguments, e.g. ``{"size": 10}`` for
+    ``noisy_helpers/DeepSea-v0``."""
     import gymnasium as gym
 
     if not isinstance(env_id, str):
         raise TypeError(f"env_id must be a string, got {env_id!r}")
+    env_kwargs = _check_env_kwargs(env_kwargs)
     if is_atari(env_id):
-        return make_atari_env(env_id, training=training, render_mode=render_mode)
+        return make_atari_env(env_id, training=training, render_mode=render_mode, **env_kwargs)
     try:
-        env = gym.make(env_id, render_mode=render_mode)
+        env = gym.make(env_id, render_mode=render_mode, **env_kwargs)
     except gym.error.Error as error:
         raise ValueError(f"unknown environment id {env_id!r} ({error})") from None
+    except TypeError as error:
+        raise ValueError(f"bad env_kwargs {env_kwargs!r} for {env_id!r} ({error})") from None
     if not isinstance(env.action_space, gym.spaces.Discrete):
         env.close()
         raise ValueError(f"env {env_id!r} must have a Discrete action space, got {env.action_space}")
     return env
+
+
+def _check_env_kwargs(env_kwargs) -> dict:
+    """``env_kwargs`` as a dict with str keys (None: empty); saved in ``state.json``, so JSON."""
+    if env_kwargs is None:
+        return {}
+    if not isinstance(env_kwargs, dict) or not all(isinstance(k, str) for k in env_kwargs):
+        raise TypeError(f"env_kwargs must be a dict with str keys, got {env_kwargs!r}")
+    try:
+        json.dumps(env_kwargs)
+    except TypeError:
+        raise TypeError(f"env_kwargs must be JSON-serialisable, got {env_kwargs!r}") from None
+    return dict(env_kwargs)
 
 
 @dataclass
@@ -87,6 +108,7 @@ class Run:
     buffer: object
     directory: Path
     env_id: str
+    env_kwargs: dict = dataclasses.field(default_factory=dict)
 
     @property
     def metrics_path(self) -> Path:
@@ -306,6 +328,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     tensorboard: bool = True,
+    env_kwargs=None,
 ) -> Run:
     """Train a (Noisy) (Double) DQN agent on ``env_id``; return a :class:`Run`.
 
@@ -319,6 +342,8 @@ def train(
             except ``total_steps``, which may be raised to train longer.
         progress: show a tqdm progress bar.
         tensorboard: also write TensorBoard scalars to ``out/tensorboard``.
+        env_kwargs: arguments of the environment (``gym.make(env_id, **env_kwargs)``), saved
+            with the checkpoint, e.g. ``{"size": 10}`` for ``noisy_helpers/DeepSea-v0``.
     """
     if not isinstance(config, Config):
         raise TypeError(f"config must be a noisy_helpers.Config, got {type(config).__name__}")
@@ -327,6 +352,7 @@ def train(
 
         out = tempfile.mkdtemp(prefix="noisy_run_")
     out = Path(out)
+    env_kwargs = _check_env_kwargs(env_kwargs)
     saved = None
     if resume:
         saved = load_run_state(out)
@@ -343,6 +369,9 @@ def train(
         if saved["env_id"] != env_id:
             raise ValueError(f"resume: env_id {env_id!r} differs from the checkpoint's "
                              f"{saved['env_id']!r}")
+        if saved.get("env_kwargs", {}) != env_kwargs:
+            raise ValueError(f"resume: env_kwargs {env_kwargs!r} differ from the checkpoint's "
+                             f"{saved.get('env_kwargs', {})!r}")
     atari = is_atari(env_id)
     if atari != (config.network == "nature"):
         raise ValueError(
@@ -356,7 +385,15 @@ def train(
     if config.buffer_size % config.num_envs:
         raise ValueError(f"config.buffer_size ({config.buffer_size}) must be a multiple of "
                          f"config.num_envs ({config.num_envs}): each game has its own ring")
-    env = make_env(env_id, training=True)  # validates env_id before anything is written
+    if env_kwargs and config.num_envs > 1:
+        raise ValueError(f"env_kwargs need one env (num_envs=1): ale-py's vector env takes "
+                         f"none, got {env_kwargs!r} with num_envs={config.num_envs}")
+    if config.noise_resample == "episode" and config.num_envs > 1:
+        raise ValueError("config.noise_resample='episode' needs one env (num_envs=1): the "
+                         f"games of a vector env start their episodes at different steps, "
+                         f"got num_envs={config.num_envs}")
+    # Validates env_id and env_kwargs before anything is written.
+    env = make_env(env_id, training=True, env_kwargs=env_kwargs)
     out.mkdir(parents=True, exist_ok=True)
     if saved is None and (out / "tensorboard").exists():
         shutil.rmtree(out / "tensorboard")  # a new run: no curves of an old one underneath
@@ -379,7 +416,7 @@ def train(
         buffer = buffer_type(config.buffer_size, obs_space.shape, obs_space.dtype,
                              seed=config.seed, **buffer_kwargs)
     beta = linear_schedule(config.beta_start, config.beta_end, config.total_steps)
-    eval_envs = [make_env(env_id) for _ in range(config.eval_episodes)]
+    eval_envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(config.eval_episodes)]
     vector_env = VectorAtari(env_id, config.num_envs) if config.num_envs > 1 else None
 
     step, episode, evaluation = 0, 0, 0
@@ -396,8 +433,8 @@ def train(
     loss_sum, loss_count = 0.0, 0
 
     def state() -> dict:
-        return dict(config=config.to_dict(), env_id=env_id, step=step, episode=episode,
-                    evaluation=evaluation)
+        return dict(config=config.to_dict(), env_id=env_id, env_kwargs=env_kwargs, step=step,
+                    episode=episode, evaluation=evaluation)
 
     def epsilon() -> float:
         return math.nan if config.noisy else agent.epsilon(step)
@@ -415,11 +452,18 @@ def train(
     bar = tqdm(total=config.total_steps, initial=step, disable=not progress,
                desc=f"{env_id} seed {config.seed}", unit="step", mininterval=1.0)
 
+    per_episode_noise = config.noise_resample == "episode"
+    reached_stop = False
+
     def end_episode(episode_return: float, episode_length: int, game_score: float) -> None:
-        nonlocal episode
+        nonlocal episode, reached_stop
         episode += 1
         metrics.write(row(episode_return=episode_return, episode_length=episode_length,
                           game_score=game_score))
+        if config.stop_at_return is not None and episode_return >= config.stop_at_return:
+            reached_stop = True
+        if per_episode_noise:
+            agent.reset_noise()  # one noise sample, one perturbed policy, per episode
 
     def after_step() -> None:
         """The periodic work that follows every agent step (``step`` is already counted)."""
@@ -431,7 +475,7 @@ def train(
                 buffer.update_priorities(batch.indices, abs_td)
                 loss_sum += loss
                 loss_count += 1
-            else:
+            elif not per_episode_noise:
                 agent.reset_noise()  # warm-up: same noise rhythm as training
         if step % config.target_update_period == 0:
             agent.sync_target()
@@ -440,7 +484,8 @@ def train(
             seeds = [_eval_seed(config, evaluation, i) for i in range(len(eval_envs))]
             greedy = evaluate(agent, eval_envs, seeds, noise=False)
             noisy = evaluate(agent, eval_envs, seeds, noise=True,
-                             resample_every=config.train_frequency)
+                             resample_every=(config.train_frequency if not per_episode_noise
+                                             else math.inf))
             metrics.write(row(eval_return=float(greedy.mean()),
                               eval_return_std=float(greedy.std()),
                               eval_return_noisy=float(noisy.mean())))
@@ -458,7 +503,7 @@ def train(
             obs, _ = env.reset(seed=start_seed)
             env.action_space.seed(config.seed)
             episode_return, episode_length = 0.0, 0
-            while step < config.total_steps:
+            while step < config.total_steps and not reached_stop:
                 action = agent.act(obs, step)
                 next_obs, reward, terminated, truncated, info = env.step(action)
                 # Only termination ends bootstrapping; a time-limit truncation does not.
@@ -477,7 +522,7 @@ def train(
             observations = vector_env.reset(seed=start_seed)
             returns = np.zeros(config.num_envs)
             lengths = np.zeros(config.num_envs, dtype=np.int64)
-            while step < config.total_steps:
+            while step < config.total_steps and not reached_stop:
                 actions = agent.act_batch(observations, step)
                 result = vector_env.step(actions)
                 for i in range(config.num_envs):
@@ -515,4 +560,4 @@ def train(
         vector_env.close()
     for eval_env in eval_envs:
         eval_env.close()
-    return Run(agent=agent, buffer=buffer, directory=out, env_id=env_id)
+    return Run(agent=agent, buffer=buffer, directory=out, env_id=env_id, env_kwargs=env_kwargs)

@@ -15,7 +15,7 @@ __all__ = ["record_episode", "show_video"]
 
 
 def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
-                   fps=None) -> float:
+                   fps=None, env_kwargs=None) -> float:
     """Play one episode of ``env_id`` with ``agent`` and write it to the mp4 ``path``.
 
     Args:
@@ -26,6 +26,7 @@ def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
         noise: False plays the greedy policy on μ only; True keeps the noise, redrawn every
             ``config.train_frequency`` steps as in training.  The online network's noise is restored.
         fps: frames per second (default: the environment's ``render_fps``, else 30).
+        env_kwargs: the environment's arguments (as given to ``train``).
 
     Returns the episode's return.
     """
@@ -39,7 +40,7 @@ def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
     if path.suffix != ".mp4":
         raise ValueError(f"path must end in .mp4, got {str(path)!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    env = make_env(env_id, render_mode="rgb_array")
+    env = make_env(env_id, render_mode="rgb_array", env_kwargs=env_kwargs)
     from .atari import is_atari
 
     # An Atari step is 4 emulator frames at 60 per second: 15 steps a second is real time.

@@ -1,6 +1,7 @@
 """Tests for noisy_helpers/cli.py: `python -m noisy_helpers train|evaluate|plot`."""
 
 import dataclasses
+import json
 import subprocess
 import sys
 
@@ -125,3 +126,22 @@ def test_text_fields_are_text_flags():
     with pytest.raises(ValueError, match="Config.network"):
         _config_from(build_parser().parse_args(["train", "--out", "x", "--network", "cnn"]),
                      Config())
+
+
+def test_env_kwargs_flag_reaches_the_environment_and_evaluate_reuses_it(capsys, tmp_path):
+    run = tmp_path / "run"
+    code, out, _ = run_main(["train", "--env", "noisy_helpers/DeepSea-v0", "--env-kwargs",
+                             '{"size": 4, "randomize_actions": false}', "--small", "--out",
+                             str(run), "--no-progress", "--total-steps", "120",
+                             "--eval-period", "120", "--noise-resample", "episode"], capsys)
+    assert code == 0
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    assert state["env_kwargs"] == {"size": 4, "randomize_actions": False}
+    assert state["config"]["noise_resample"] == "episode"
+    code, out, _ = run_main(["evaluate", "--run", str(run), "--episodes", "2"], capsys)
+    assert code == 0 and "DeepSea" in out
+
+
+def test_env_kwargs_must_be_a_json_object(capsys, tmp_path):
+    code, _, err = run_main(["train", "--out", str(tmp_path), "--env-kwargs", "[1, 2]"], capsys)
+    assert code == 2 and "--env-kwargs" in err and "JSON object" in err

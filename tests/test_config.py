@@ -26,6 +26,8 @@ def test_config_is_frozen():
     ("learning_rate", 0.0), ("sigma0", -1.0), ("noisy", 1), ("hidden_sizes", [64]),
     ("hidden_sizes", (0,)), ("seed", -1), ("beta_start", float("nan")), ("total_steps", 2.5),
     ("learning_rate_end", -1e-4), ("learning_rate_end", "small"),
+    ("noise_resample", "never"), ("noise_resample", None), ("stop_at_return", float("inf")),
+    ("stop_at_return", "goal"),
 ])
 def test_bad_field_raises_value_error_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):

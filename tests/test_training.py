@@ -273,3 +273,91 @@ def test_metrics_are_on_disk_when_a_checkpoint_is(tmp_path, monkeypatch):
     monkeypatch.setattr(training, "_save_checkpoint", save_and_read)
     nh.train(small(), "CartPole-v1", out=tmp_path / "run", progress=False, tensorboard=False)
     assert seen[0] == (300, 300)  # the evaluation row of step 300 is written before its checkpoint
+
+
+# --------------------------------------------------------- exploration-study features
+def deep_sea_small(**changes):
+    """Size-3 DeepSea with action 1 right everywhere: 12 steps of warm-up, then learning."""
+    settings = dict(total_steps=90, hidden_sizes=(16,), batch_size=8, buffer_size=200,
+                    learning_starts=12, target_update_period=12, eval_period=90,
+                    eval_episodes=1, checkpoint_period=90)
+    settings.update(changes)
+    return Config(**settings)
+
+
+DEEP_SEA_FIXED = dict(size=3, randomize_actions=False)
+
+
+def test_stop_at_return_ends_the_run_after_the_first_episode_that_reaches_it(tmp_path):
+    config = deep_sea_small(noisy=False, epsilon_start=1.0, epsilon_end=1.0, total_steps=900,
+                            stop_at_return=0.5)
+    run = nh.train(config, nh.DEEP_SEA_ID, out=tmp_path, progress=False, env_kwargs=DEEP_SEA_FIXED)
+    metrics = run.metrics()
+    returns = metrics["episode_return"][~np.isnan(metrics["episode_return"])]
+    assert returns[-1] >= 0.5 and (returns[:-1] < 0.5).all()  # the goal, once, at the end
+    assert metrics["step"][-1] == 3 * returns.size < 900
+    assert load_run_state(tmp_path)["step"] == 3 * returns.size  # checkpointed where it stopped
+
+
+def record_noise_at_each_act(monkeypatch):
+    """Patch Agent.act to record (step, the online output layer's kernel noise) at each call."""
+    from noisy_helpers.agent import Agent
+
+    seen = []
+    act = Agent.act
+
+    def recording_act(self, observation, step=0):
+        layer = self.noisy_online[-1]
+        seen.append((step, np.array(layer.epsilon_out.numpy()).copy()))
+        return act(self, observation, step)
+
+    monkeypatch.setattr(Agent, "act", recording_act)
+    return seen
+
+
+def noise_changes(seen) -> list:
+    """The steps at whose act the noise differs from the previous act's."""
+    return [step for (_, before), (step, after) in zip(seen, seen[1:])
+            if not np.array_equal(before, after)]
+
+
+def test_noise_held_per_episode_changes_only_when_an_episode_starts(tmp_path, monkeypatch):
+    seen = record_noise_at_each_act(monkeypatch)
+    nh.train(deep_sea_small(noise_resample="episode"), nh.DEEP_SEA_ID, out=tmp_path,
+             progress=False, env_kwargs=DEEP_SEA_FIXED)
+    assert noise_changes(seen) == list(range(3, 90, 3))  # every episode start (3 steps each)
+
+
+def test_noise_redrawn_every_step_by_default(tmp_path, monkeypatch):
+    seen = record_noise_at_each_act(monkeypatch)
+    nh.train(deep_sea_small(), nh.DEEP_SEA_ID, out=tmp_path, progress=False,
+             env_kwargs=DEEP_SEA_FIXED)
+    assert noise_changes(seen) == list(range(1, 90))  # warm-up and training alike
+
+
+def test_env_kwargs_are_saved_and_resume_refuses_other_ones(tmp_path):
+    nh.train(deep_sea_small(), nh.DEEP_SEA_ID, out=tmp_path, progress=False,
+             env_kwargs=DEEP_SEA_FIXED)
+    assert load_run_state(tmp_path)["env_kwargs"] == DEEP_SEA_FIXED
+    with pytest.raises(ValueError, match="env_kwargs"):
+        nh.train(deep_sea_small(total_steps=120), nh.DEEP_SEA_ID, out=tmp_path, resume=True,
+                 progress=False, env_kwargs=dict(size=4, randomize_actions=False))
+    run = nh.train(deep_sea_small(total_steps=120), nh.DEEP_SEA_ID, out=tmp_path, resume=True,
+                   progress=False, env_kwargs=DEEP_SEA_FIXED)
+    assert run.metrics()["step"][-1] == 120
+
+
+def test_noise_held_per_episode_needs_one_env(tmp_path):
+    config = Config.atari(num_envs=2, noise_resample="episode", buffer_size=1_000,
+                          batch_size=8)
+    with pytest.raises(ValueError, match="noise_resample"):
+        nh.train(config, "ALE/Pong-v5", out=tmp_path, progress=False)
+    assert not any(tmp_path.iterdir())
+
+
+def test_env_kwargs_need_one_env(tmp_path):
+    config = Config.atari(num_envs=2, buffer_size=1_000, batch_size=8)
+    with pytest.raises(ValueError, match="env_kwargs"):
+        nh.train(config, "ALE/Pong-v5", out=tmp_path, progress=False,
+                 env_kwargs=dict(sticky_actions=0.25))
+    assert not any(tmp_path.iterdir())

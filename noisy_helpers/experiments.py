@@ -1,0 +1,298 @@
+"""A small experiment runner: one ``Config`` with one field changed, many seeds, in parallel.
+
+Taught in ``notebooks/06_exploration.ipynb``.
+
+>>> import noisy_helpers as nh
+>>> trials = nh.sweep(nh.Config.small(), "noisy", [True, False], seeds=range(5))
+>>> [(t.name, t.config.noisy, t.config.seed) for t in trials][:2]
+[('noisy=True/CartPole-v1/seed0', True, 0), ('noisy=True/CartPole-v1/seed1', True, 1)]
+>>> results = nh.run_trials(trials, "runs/example")  # doctest: +SKIP
+
+* :func:`sweep` builds the trials: the base config with ``field`` set to each value,
+  for every seed (and every environment setting).
+* :func:`run_trials` trains them with :func:`~noisy_helpers.train`, ``workers`` at a
+  time in separate processes (each TensorFlow on one thread, so a seed gives the same
+  run whichever worker plays it, and two workers fit two cores), with a progress bar.
+  Each finished trial leaves ``<out>/<name>/result.json`` next to its ``metrics.csv``;
+  a trial whose ``result.json`` holds the same trial is not run again.  So an
+  interrupted study picks up where it stopped, and changing one setting re-runs only
+  the trials it changes.  The results of all trials go to ``<out>/results.csv``.
+* :func:`read_results` reads that CSV back.
+
+A result row: the trial (its name, group, changed ``field`` and ``value``, seed, env id
+and environment arguments), then ``episodes`` and ``steps`` played, and
+``first_goal_episode`` / ``first_goal_step``: the first training episode whose return
+reached ``config.stop_at_return`` (empty when it never did, or when the config has no
+goal), and the run's last and best evaluation returns.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field as dataclass_field
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+
+__all__ = ["Trial", "sweep", "run_trials", "read_results", "RESULT_FIELDS"]
+
+#: The columns of ``results.csv`` before the environment arguments (one column each).
+RESULT_FIELDS = [
+    "name", "group", "field", "value", "seed", "env_id", "episodes", "steps",
+    "first_goal_episode", "first_goal_step", "last_eval_return", "best_eval_return",
+]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One training run of a study.
+
+    Attributes:
+        config: the run's settings, its seed included.
+        env_id: the gymnasium id.
+        env_kwargs: the environment's arguments (``{"size": 10}``).
+        field: the Config field this study varies (``"noisy"``), for the results table.
+        group: a short label of the setting, the same for every seed (``"noisy=True"``).
+    """
+
+    config: Config
+    env_id: str = "CartPole-v1"
+    env_kwargs: dict = dataclass_field(default_factory=dict)
+    field: str = ""
+    group: str = ""
+
+    @property
+    def name(self) -> str:
+        """``group/env/seedN``: the trial's folder under the study's directory."""
+        env = self.env_id.split("/")[-1]
+        if self.env_kwargs:
+            env += "-" + "-".join(f"{k}{v}" for k, v in sorted(self.env_kwargs.items()))
+        return f"{self.group}/{env}/seed{self.config.seed}"
+
+    def to_dict(self) -> dict:
+        return dict(config=self.config.to_dict(), env_id=self.env_id,
+                    env_kwargs=dict(self.env_kwargs), field=self.field, group=self.group)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Trial":
+        return cls(config=Config.from_dict(values["config"]), env_id=values["env_id"],
+                   env_kwargs=dict(values["env_kwargs"]), field=values["field"],
+                   group=values["group"])
+
+
+def sweep(base: Config, field: str, values, seeds, env_id: str = "CartPole-v1",
+          env_kwargs=({},), labels=None) -> list:
+    """Trials of ``base`` with ``field`` set to each of ``values``, for each environment
+    setting in ``env_kwargs`` and each of ``seeds`` (in that order of nesting).
+
+    ``labels`` name the values in the results (default ``"field=value"``).  Raises
+    ``ValueError`` for a field that ``Config`` does not have, a bad value (as ``Config``
+    checks it), no values or no seeds, or labels of another length."""
+    if not isinstance(base, Config):
+        raise TypeError(f"base must be a noisy_helpers.Config, got {type(base).__name__}")
+    known = [f.name for f in dataclasses.fields(Config)]
+    if field not in known or field == "seed":
+        raise ValueError(f"field must be a Config field other than 'seed', got {field!r}")
+    values, seeds, settings = list(values), list(seeds), list(env_kwargs)
+    if not values:
+        raise ValueError(f"values must not be empty, got {values!r}")
+    if not seeds:
+        raise ValueError(f"seeds must not be empty, got {seeds!r}")
+    if not settings or not all(isinstance(s, dict) for s in settings):
+        raise ValueError(f"env_kwargs must be a non-empty list of dicts, got {settings!r}")
+    if labels is None:
+        labels = [f"{field}={value}" for value in values]
+    labels = list(labels)
+    if len(labels) != len(values):
+        raise ValueError(f"labels must be one per value: {len(labels)} != {len(values)}")
+    if len(set(labels)) != len(labels) or any("/" in label for label in labels):
+        raise ValueError(f"labels must be distinct and contain no '/', got {labels!r}")
+    return [
+        Trial(config=base.replace(**{field: value, "seed": int(seed)}), env_id=env_id,
+              env_kwargs=dict(setting), field=field, group=label)
+        for value, label in zip(values, labels)
+        for setting in settings
+        for seed in seeds
+    ]
+
+
+# ---------------------------------------------------------------------------- workers
+def _limit_threads() -> None:
+    """Worker start-up: TensorFlow on one thread per worker (set before its first op)."""
+    os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def _summarise(trial: Trial, directory: Path) -> dict:
+    """The result row of a finished trial, from its ``metrics.csv``."""
+    from .training import read_metrics
+
+    metrics = read_metrics(directory / "metrics.csv")
+    is_episode = ~np.isnan(metrics.get("episode_return", np.empty(0)))
+    returns = metrics["episode_return"][is_episode]
+    goal = trial.config.stop_at_return
+    reached = np.flatnonzero(returns >= goal) if goal is not None else np.empty(0, int)
+    evals = metrics["eval_return"][~np.isnan(metrics["eval_return"])]
+    return dict(
+        episodes=int(metrics["episode"][is_episode][-1]) if returns.size else 0,
+        steps=int(metrics["step"][-1]) if metrics["step"].size else 0,
+        first_goal_episode=int(metrics["episode"][is_episode][reached[0]]) if reached.size else None,
+        first_goal_step=int(metrics["step"][is_episode][reached[0]]) if reached.size else None,
+        last_eval_return=float(evals[-1]) if evals.size else None,
+        best_eval_return=float(evals.max()) if evals.size else None,
+    )
+
+
+def _run_trial(trial_values: dict, directory: str) -> dict:
+    """Train one trial (in a worker process) and return its summary and wall time."""
+    import shutil
+
+    from .training import train
+
+    trial = Trial.from_dict(trial_values)
+    directory = Path(directory)
+    start = time.perf_counter()
+    train(trial.config, trial.env_id, out=directory, progress=False, tensorboard=False,
+          env_kwargs=trial.env_kwargs)
+    # The study keeps metrics and results; the checkpoint (replay included) is not needed.
+    shutil.rmtree(directory / "checkpoint", ignore_errors=True)
+    summary = _summarise(trial, directory)
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    return summary
+
+
+def _load_result(trial: Trial, directory: Path):
+    """The saved result of ``trial`` in ``directory``, or None (none, or another trial's)."""
+    path = directory / "result.json"
+    if not path.exists():
+        return None
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return None
+    return saved["result"] if saved.get("trial") == trial.to_dict() else None
+
+
+def _save_result(trial: Trial, directory: Path, result: dict) -> None:
+    partial = directory / "result.json.partial"
+    partial.write_text(json.dumps(dict(trial=trial.to_dict(), result=result), indent=1))
+    partial.replace(directory / "result.json")  # atomic: never a half-written result
+
+
+def run_trials(trials, out, workers=None, progress: bool = True) -> list:
+    """Run every trial not yet finished in ``out``; return all their result rows (dicts,
+    in the order of ``trials``) and write them to ``out/results.csv``.
+
+    Args:
+        trials: from :func:`sweep` (several sweeps may be added together).
+        out: the study's directory; trial ``t`` lives in ``out / t.name``.
+        workers: processes run at once (default: the machine's CPU count).
+        progress: show a progress bar over the trials.
+    """
+    trials = list(trials)
+    if not all(isinstance(t, Trial) for t in trials):
+        raise TypeError("trials must be Trial objects (see noisy_helpers.sweep)")
+    names = [t.name for t in trials]
+    if len(set(names)) != len(names):
+        duplicate = next(n for n in names if names.count(n) > 1)
+        raise ValueError(f"two trials share the name {duplicate!r}")
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    out = Path(out)
+    results = {}
+    for trial in trials:
+        saved = _load_result(trial, out / trial.name)
+        if saved is not None:
+            results[trial.name] = saved
+    todo = [t for t in trials if t.name not in results]
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(trials), initial=len(results), disable=not progress, unit="run",
+               desc=f"{out.name}: {len(results)} done before", file=sys.stdout,
+               mininterval=1.0, dynamic_ncols=False, ncols=90)
+    if todo:
+        import concurrent.futures
+        import multiprocessing
+
+        for trial in todo:
+            (out / trial.name).mkdir(parents=True, exist_ok=True)
+        # "spawn": a fresh interpreter per worker (TensorFlow does not survive a fork).
+        context = multiprocessing.get_context("spawn")
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(workers, len(todo)), mp_context=context, initializer=_limit_threads
+        )
+        try:
+            futures = {pool.submit(_run_trial, t.to_dict(), str(out / t.name)): t for t in todo}
+            for future in concurrent.futures.as_completed(futures):
+                trial = futures[future]
+                result = future.result()  # a failed trial raises its error here
+                _save_result(trial, out / trial.name, result)
+                results[trial.name] = result
+                bar.update(1)
+        except BaseException:
+            # A failure or Ctrl-C: stop the workers now (finished trials stay saved).
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            bar.close()
+            raise
+        pool.shutdown()
+    bar.close()
+    rows = [_row(trial, results[trial.name]) for trial in trials]
+    _write_csv(out / "results.csv", rows)
+    return rows
+
+
+def _row(trial: Trial, result: dict) -> dict:
+    value = getattr(trial.config, trial.field) if trial.field else ""
+    row = dict(name=trial.name, group=trial.group, field=trial.field, value=value,
+               seed=trial.config.seed, env_id=trial.env_id)
+    row.update({key: result.get(key) for key in RESULT_FIELDS if key not in row})
+    row["seconds"] = result.get("seconds")
+    row.update(trial.env_kwargs)
+    return row
+
+
+def _write_csv(path: Path, rows: list) -> None:
+    columns = list(RESULT_FIELDS) + ["seconds"]
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+
+
+def read_results(path) -> list:
+    """``results.csv`` as a list of dicts; numbers become int/float, empty cells None."""
+
+    def parse(text: str):
+        if text == "":
+            return None
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return {"True": True, "False": False}.get(text, text)
+
+    with open(path, newline="") as file:
+        return [{k: parse(v) for k, v in row.items()} for row in csv.DictReader(file)]

@@ -1,0 +1,358 @@
+"""The exploration study: NoisyNet against ε-greedy on DeepSea and CartPole.
+
+Taught in ``notebooks/06_exploration.ipynb``; ``benchmarks/bench_exploration.py`` runs
+the full study and writes its figures.  Both build their trials here, so the notebook
+and the benchmark run (and share, through the runner's cache) the very same runs.
+
+* :func:`deep_sea_config`: the base ``Config`` for DeepSea of a given size; each study
+  changes one field of it (:func:`~noisy_helpers.sweep`).
+* :func:`deep_sea_trials`, :func:`cartpole_trials`: the study's trials.
+* :func:`plot_first_goal`, :func:`plot_bands`, :func:`plot_signal_to_noise`: its figures.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .deep_sea import DEEP_SEA_ID
+from .experiments import sweep
+
+__all__ = [
+    "GOAL_RETURN", "ABLATIONS", "deep_sea_config", "deep_sea_trials", "cartpole_config",
+    "cartpole_trials", "first_goal_summary", "plot_first_goal", "plot_bands",
+    "plot_signal_to_noise", "signal_to_noise", "untrained_greedy_finds_goal",
+    "untrained_goal_probability", "plot_untrained_goal_probability",
+]
+
+#: A DeepSea episode whose return reaches this found the goal (the goal's +1 minus at
+#: most 0.01 of move costs; every other episode returns <= 0).
+GOAL_RETURN = 0.5
+
+#: The one-field changes of the ablation, from the paper's NoisyNet-DQN (factorised,
+#: σ0 = 0.5, noise redrawn after every gradient step): ``(field, value, label)``.
+ABLATIONS = [
+    ("noisy", False, "epsilon-greedy"),
+    ("noisy", True, "noisynet"),
+    ("noise_resample", "episode", "noise-per-episode"),
+    ("sigma0", 0.1, "sigma0=0.1"),
+    ("sigma0", 1.0, "sigma0=1.0"),
+    ("factorised", False, "independent"),
+]
+
+
+def deep_sea_config(size: int, episodes: int = 200, seed: int = 0) -> Config:
+    """NoisyNet-DQN (the paper's schedule: noise redrawn after every gradient step) sized
+    for DeepSea of ``size``: a budget of ``episodes`` episodes (``size`` steps each),
+    stopping at the first episode that reaches the goal.
+
+    A one-hidden-layer network of 64 units (the observation is a one-hot cell), learning
+    from the 10th episode, one update per step, a target sync every 4 episodes, Adam at a
+    constant 1e-3.  ε-greedy (``noisy=False``) falls linearly from 1 to 0.01 over the first
+    half of the budget.  Evaluation and checkpoints only at the end of the budget."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be an int >= 1, got {size!r}")
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
+    total = episodes * size
+    return Config(
+        total_steps=total, seed=seed, hidden_sizes=(64,), learning_rate=1e-3,
+        learning_rate_end=None, batch_size=32, buffer_size=10_000,
+        learning_starts=10 * size, target_update_period=4 * size,
+        epsilon_end=0.01, epsilon_decay_steps=max(1, total // 2),
+        eval_period=total, eval_episodes=1, checkpoint_period=total,
+        stop_at_return=GOAL_RETURN,
+    )
+
+
+def deep_sea_trials(sizes, seeds, episodes: int = 200, randomize_actions: bool = False,
+                    ablations=ABLATIONS) -> list:
+    """For every ``(field, value, label)`` of ``ablations`` and every size: the base
+    :func:`deep_sea_config` with that one field changed, for each seed.
+
+    With ``randomize_actions`` each seed also plays its own map (``mapping_seed`` = the
+    seed, as in the bsuite): one map per size would make the study about that map, e.g. a
+    map whose diagonal is mostly action 1 favours any agent that leans to action 1."""
+    trials = []
+    for field, value, label in ablations:
+        for size in sizes:
+            for seed in seeds:
+                env_kwargs = dict(size=int(size), randomize_actions=bool(randomize_actions))
+                if randomize_actions:
+                    env_kwargs["mapping_seed"] = int(seed)
+                trials += sweep(deep_sea_config(int(size), episodes), field, [value], [seed],
+                                env_id=DEEP_SEA_ID, labels=[label], env_kwargs=[env_kwargs])
+    return trials
+
+
+def cartpole_config(total_steps: int = 50_000) -> Config:
+    """The CartPole defaults (``Config()``: 50k steps, an evaluation of 10 episodes every
+    2,500 steps), ``total_steps`` long with 20 evaluations, one checkpoint at the end."""
+    return Config(total_steps=total_steps, eval_period=max(1, total_steps // 20),
+                  checkpoint_period=total_steps)
+
+
+def cartpole_trials(seeds, total_steps: int = 50_000) -> list:
+    """NoisyNet (the defaults) against ε-greedy (``noisy=False``) on CartPole-v1."""
+    return sweep(cartpole_config(total_steps), "noisy", [True, False], seeds,
+                 labels=["noisynet", "epsilon-greedy"])
+
+
+# ------------------------------------------------------------------------ summaries
+def first_goal_summary(rows, budget_episodes: int) -> dict:
+    """``{group: {size: dict(found=k, seeds=n, median=..., episodes=[...])}}`` from result
+    rows; a run that never found the goal counts as ``inf`` episodes, so the median is
+    ``inf`` when half the seeds or more failed."""
+    summary: dict = {}
+    for row in rows:
+        group = summary.setdefault(row["group"], {})
+        cell = group.setdefault(int(row["size"]), dict(found=0, seeds=0, episodes=[]))
+        cell["seeds"] += 1
+        first = row["first_goal_episode"]
+        if first is not None and first != "":
+            cell["found"] += 1
+            cell["episodes"].append(int(first))
+        else:
+            cell["episodes"].append(math.inf)
+    for group in summary.values():
+        for cell in group.values():
+            cell["median"] = float(np.median(cell["episodes"]))
+    return summary
+
+
+def untrained_greedy_finds_goal(trial) -> bool:
+    """Whether the agent of ``trial``, exactly as :func:`~noisy_helpers.train` builds it
+    before its first step, reaches the DeepSea goal acting greedily on μ alone (noise
+    removed).  Such a seed "finds" the goal in its first episodes without exploring: its
+    initial weights already lean to the right action in every cell of the path."""
+    import keras
+
+    from .agent import Agent
+    from .training import evaluate, make_env
+
+    env = make_env(trial.env_id, env_kwargs=trial.env_kwargs)
+    keras.utils.set_random_seed(trial.config.seed)  # as train() does, before the Agent
+    space = env.observation_space
+    agent = Agent(trial.config, space.shape, env.action_space.n, space.dtype)
+    found = bool(evaluate(agent, [env], [0], noise=False)[0] >= GOAL_RETURN)
+    env.close()
+    return found
+
+
+def _f(x: np.ndarray) -> np.ndarray:
+    """f(x) = sgn(x)·√|x| (Fortunato et al., Eq. 11)."""
+    return np.sign(x) * np.sqrt(np.abs(x))
+
+
+def untrained_goal_probability(size: int, seeds, draws: int = 2_000,
+                               randomize_actions: bool = False, seed: int = 0) -> dict:
+    """The chance that one DeepSea episode of the untrained NoisyNet of
+    :func:`deep_sea_config` reaches the goal, averaged over the networks of ``seeds``:
+
+    * ``"held"``: one noise draw held for the whole episode (the greedy policy of one
+      perturbed network, in every cell of the path);
+    * ``"redrawn"``: a new draw at every step, as NoisyNet-DQN does before learning starts.
+
+    The path to the goal is the diagonal, so an episode succeeds iff the greedy action
+    is the right-moving one in every diagonal cell.  For each network, ``draws`` factorised
+    noise samples (Eq. 10-11) are pushed through the network in numpy at once; with them,
+    held = mean over draws of [right in every cell], redrawn = product over cells of the
+    mean over draws of [right in that cell] (draws independent from cell to cell).  The
+    network is the online network that :class:`~noisy_helpers.Agent` builds for that seed;
+    the noise comes from ``np.random.default_rng(seed)``: for each network, each noisy
+    layer draws ``ε_in`` (draws, p) then ``ε_out`` (draws, q).  With ``randomize_actions``
+    each network plays its own map (``mapping_seed`` = its seed), as the study does."""
+    from .deep_sea import DeepSeaEnv
+    from .networks import build_q_network, layer_seeds
+    from .noisy_dense import noisy_layers
+
+    rng = np.random.default_rng(seed)
+    held, redrawn = [], []
+    diagonal = np.zeros((size, size * size), dtype=np.float32)
+    diagonal[np.arange(size), np.arange(size) * (size + 1)] = 1.0  # cell (i, i), one-hot
+    for network_seed in seeds:
+        config = deep_sea_config(size, seed=int(network_seed))
+        if not (config.noisy and config.factorised):
+            raise ValueError("untrained_goal_probability needs factorised noise")
+        network = build_q_network(
+            (size * size,), 2, hidden_sizes=config.hidden_sizes, noisy=True,
+            noisy_hidden=config.noisy_hidden, sigma0=config.sigma0, factorised=True,
+            seed=layer_seeds(config.seed, 3)[0])  # the Agent's online network
+        layers = noisy_layers(network)
+        hidden = np.broadcast_to(diagonal, (draws, size, size * size))
+        for index, layer in enumerate(layers):
+            mu_w, sigma_w = layer.kernel_mu.numpy(), layer.kernel_sigma.numpy()
+            mu_b, sigma_b = layer.bias_mu.numpy(), layer.bias_sigma.numpy()
+            f_in = _f(rng.standard_normal((draws, 1, mu_w.shape[0]))).astype(np.float32)
+            f_out = _f(rng.standard_normal((draws, 1, mu_w.shape[1]))).astype(np.float32)
+            # x(μ_w + σ_w ⊙ f(ε_in)f(ε_out)ᵀ) + μ_b + σ_b ⊙ f(ε_out)   (Eq. 8, 10, 11)
+            out = hidden @ mu_w + mu_b + ((hidden * f_in) @ sigma_w) * f_out + sigma_b * f_out
+            hidden = np.maximum(out, 0.0) if index < len(layers) - 1 else out
+        actions = hidden.argmax(axis=-1)  # (draws, size): the greedy action in each cell
+        if randomize_actions:
+            right = DeepSeaEnv(size, randomize_actions=True,
+                               mapping_seed=int(network_seed)).right_action.diagonal()
+        else:
+            right = np.ones(size, dtype=np.int64)
+        goes_right = actions == right
+        held.append(goes_right.all(axis=1).mean())
+        redrawn.append(np.prod(goes_right.mean(axis=0)))
+    return dict(held=float(np.mean(held)), redrawn=float(np.mean(redrawn)))
+
+
+def plot_untrained_goal_probability(sizes, seeds, draws: int = 2_000, ax=None):
+    """P(goal in one episode) against the size for the untrained NoisyNet (noise held or
+    redrawn, fixed map; held on randomized maps) and for coin flips (2^-N)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    sizes = list(sizes)
+    lines = {"noise held for the episode": [], "noise redrawn every step": [],
+             "held, randomized maps": []}
+    for size in sizes:
+        fixed = untrained_goal_probability(size, seeds, draws)
+        lines["noise held for the episode"].append(fixed["held"])
+        lines["noise redrawn every step"].append(fixed["redrawn"])
+        lines["held, randomized maps"].append(
+            untrained_goal_probability(size, seeds, draws, randomize_actions=True)["held"])
+    styles = ["-o", "-s", ":^"]
+    for (label, values), style in zip(lines.items(), styles):
+        ax.plot(sizes, np.maximum(values, 1e-7), style, label=label)
+    ax.plot(sizes, 2.0 ** -np.array(sizes, dtype=float), "k--", label="coin flips, 2^-N")
+    ax.set_yscale("log")
+    ax.set_xlabel("DeepSea size N")
+    ax.set_ylabel("P(goal in one episode)")
+    ax.set_title(f"untrained NoisyNet, {len(list(seeds))} networks × {draws} noise draws")
+    ax.legend(fontsize=8)
+    return lines
+
+
+def signal_to_noise(metrics: dict) -> dict:
+    """``{layer: (steps, mean |μ| / mean σ)}`` from one run's metrics (episode rows)."""
+    ratios = {}
+    for column in metrics:
+        if column.startswith("sigma/"):
+            layer = column[len("sigma/"):]
+            sigma, mu = metrics[column], metrics[f"mu/{layer}"]
+            keep = ~np.isnan(sigma) & ~np.isnan(mu) & (sigma > 0)
+            ratios[layer] = (metrics["step"][keep], mu[keep] / sigma[keep])
+    return ratios
+
+
+# ------------------------------------------------------------------------- figures
+def plot_first_goal(rows, budget_episodes: int, ax_episodes=None, ax_found=None, groups=None,
+                    title: str = "", untrained=None):
+    """Left: episodes to first reach the goal against the size (each seed a dot, the
+    median a line; a run that never did sits above the budget line as an ×).  Right: the
+    fraction of seeds that found the goal within the budget.
+
+    ``untrained``: an optional set of ``(group, size, seed)`` whose untrained greedy policy
+    already reaches the goal (:func:`untrained_greedy_finds_goal`); their dots are drawn
+    hollow, since those runs did not need to explore."""
+    import matplotlib.pyplot as plt
+
+    if ax_episodes is None or ax_found is None:
+        _, (ax_episodes, ax_found) = plt.subplots(1, 2, figsize=(11, 3.8))
+    summary = first_goal_summary(rows, budget_episodes)
+    groups = groups or list(summary)
+    untrained = set(untrained or ())
+    offsets = np.linspace(-0.15, 0.15, len(groups)) if len(groups) > 1 else [0.0]
+    for (group, offset), color in zip(zip(groups, offsets), plt.cm.tab10.colors):
+        cells = summary[group]
+        sizes = sorted(cells)
+        for row in rows:
+            if row["group"] != group:
+                continue
+            x = int(row["size"]) + offset
+            first = row["first_goal_episode"]
+            if first is None or first == "":
+                ax_episodes.scatter([x], [budget_episodes * 1.25], s=22, marker="x",
+                                    color=color, alpha=0.8)
+            elif (group, int(row["size"]), int(row["seed"])) in untrained:
+                ax_episodes.scatter([x], [int(first)], s=30, facecolors="none",
+                                    edgecolors=color, marker="s")
+            else:
+                ax_episodes.scatter([x], [int(first)], s=14, color=color, alpha=0.7)
+        medians = np.array([cells[s]["median"] for s in sizes])
+        shown = np.isfinite(medians)
+        ax_episodes.plot(np.array(sizes)[shown] + offset, medians[shown], color=color,
+                         label=group)
+        ax_found.plot(sizes, [cells[s]["found"] / cells[s]["seeds"] for s in sizes],
+                      marker="o", color=color, label=group)
+    ax_episodes.axhline(budget_episodes, color="gray", lw=0.8, ls="--")
+    if untrained:
+        ax_episodes.scatter([], [], s=30, facecolors="none", edgecolors="gray", marker="s",
+                            label="untrained μ already reaches it")
+        ax_episodes.legend(fontsize=7, loc="lower right")
+    ax_episodes.set_yscale("log")
+    ax_episodes.set_xlabel("DeepSea size N")
+    ax_episodes.set_ylabel("episodes to first reach the goal")
+    ax_episodes.set_title(title or "each dot a seed, line the median; × never found")
+    ax_found.set_xlabel("DeepSea size N")
+    ax_found.set_ylabel(f"seeds that found it in {budget_episodes} episodes")
+    ax_found.set_ylim(-0.05, 1.05)
+    ax_found.legend(fontsize=8)
+    return ax_episodes, ax_found
+
+
+def _curves(directories, column: str):
+    """Each run's ``(steps, values)`` of ``column`` (rows where it has a value)."""
+    from .training import read_metrics
+
+    curves = []
+    for directory in directories:
+        metrics = read_metrics(Path(directory) / "metrics.csv")
+        keep = ~np.isnan(metrics[column])
+        curves.append((metrics["step"][keep], metrics[column][keep]))
+    return curves
+
+
+def plot_bands(groups: dict, column: str = "eval_return", ax=None, ylabel=None):
+    """``groups``: ``{label: [run directories]}``.  The median over runs of ``column``
+    against steps, with a band from the lowest to the highest run (values are put on a
+    common grid of steps by holding each run's last value)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    for (label, directories), color in zip(groups.items(), plt.cm.tab10.colors):
+        curves = [curve for curve in _curves(directories, column) if curve[0].size]
+        if not curves:
+            raise ValueError(f"no run of {label!r} has a value of {column!r}")
+        grid = np.unique(np.concatenate([steps for steps, _ in curves]))
+        stacked = np.stack([np.interp(grid, steps, values) for steps, values in curves])
+        ax.plot(grid, np.median(stacked, axis=0), color=color,
+                label=f"{label} (median of {len(curves)})")
+        ax.fill_between(grid, stacked.min(axis=0), stacked.max(axis=0), color=color, alpha=0.2)
+    ax.set_xlabel("environment step")
+    ax.set_ylabel(ylabel or column)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_signal_to_noise(directories, ax=None):
+    """Mean |μ| / mean σ of each noisy layer against steps: the median over runs, and a band
+    from the lowest to the highest run."""
+    import matplotlib.pyplot as plt
+
+    from .training import read_metrics
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    per_layer: dict = {}
+    for directory in directories:
+        for layer, curve in signal_to_noise(read_metrics(Path(directory) / "metrics.csv")).items():
+            per_layer.setdefault(layer, []).append(curve)
+    for (layer, curves), color in zip(sorted(per_layer.items()), plt.cm.tab10.colors):
+        grid = np.unique(np.concatenate([steps for steps, _ in curves]))
+        stacked = np.stack([np.interp(grid, steps, ratio) for steps, ratio in curves])
+        ax.plot(grid, np.median(stacked, axis=0), color=color, label=layer)
+        ax.fill_between(grid, stacked.min(axis=0), stacked.max(axis=0), color=color, alpha=0.2)
+    ax.set_xlabel("environment step")
+    ax.set_ylabel("mean |μ| / mean σ")
+    ax.legend(fontsize=8)
+    return ax

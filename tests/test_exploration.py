@@ -1,0 +1,154 @@
+"""Tests for noisy_helpers/exploration.py: the study's configs and trials, its summaries
+on hand-made results, and its figures."""
+
+import dataclasses
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import noisy_helpers as nh  # noqa: E402
+from noisy_helpers import Config, exploration  # noqa: E402
+
+
+def test_deep_sea_config_scales_with_the_size_and_stops_at_the_goal():
+    config = exploration.deep_sea_config(8, episodes=50)
+    assert config.total_steps == 400 and config.learning_starts == 80
+    assert config.stop_at_return == exploration.GOAL_RETURN
+    assert config.noisy and config.noise_resample == "step" and config.factorised
+    assert config.sigma0 == 0.5  # the paper's NoisyNet-DQN
+    with pytest.raises(ValueError, match="size"):
+        exploration.deep_sea_config(0)
+    with pytest.raises(ValueError, match="episodes"):
+        exploration.deep_sea_config(4, episodes=0)
+
+
+def test_every_ablation_is_the_base_config_with_one_field_changed():
+    trials = exploration.deep_sea_trials([4, 6], seeds=range(5), episodes=10)
+    assert len(trials) == len(exploration.ABLATIONS) * 2 * 5
+    for trial in trials:
+        base = exploration.deep_sea_config(trial.env_kwargs["size"], 10, seed=trial.config.seed)
+        changed = {f.name for f in dataclasses.fields(Config)
+                   if getattr(base, f.name) != getattr(trial.config, f.name)}
+        assert changed <= {trial.field}
+        assert trial.env_kwargs["randomize_actions"] is False
+    assert {t.group for t in trials} == {label for *_, label in exploration.ABLATIONS}
+
+
+def test_cartpole_trials_compare_noisy_and_epsilon_greedy_over_the_same_seeds():
+    trials = exploration.cartpole_trials(range(5), total_steps=100_000)
+    assert [t.group for t in trials] == ["noisynet"] * 5 + ["epsilon-greedy"] * 5
+    assert [t.config.noisy for t in trials] == [True] * 5 + [False] * 5
+    assert trials[0].config.eval_period == 5_000  # 20 evaluations
+    assert exploration.cartpole_config().replace(checkpoint_period=10_000) == Config()
+
+
+def rows():
+    """Hand-made results: two groups, sizes 4 and 8, three seeds each."""
+    table = [("a", 4, [3, 5, None]), ("a", 8, [None, None, 40]), ("b", 4, [1, 2, 4]),
+             ("b", 8, [7, None, 9])]
+    return [dict(group=group, size=size, seed=seed, first_goal_episode=first)
+            for group, size, firsts in table for seed, first in enumerate(firsts)]
+
+
+def test_first_goal_summary_by_hand():
+    summary = exploration.first_goal_summary(rows(), budget_episodes=50)
+    assert summary["a"][4] == dict(found=2, seeds=3, episodes=[3, 5, np.inf], median=5.0)
+    assert summary["a"][8]["found"] == 1 and summary["a"][8]["median"] == np.inf
+    assert summary["b"][4]["median"] == 2.0 and summary["b"][8]["median"] == 9.0
+
+
+def test_signal_to_noise_is_mean_abs_mu_over_mean_sigma_per_layer():
+    metrics = {"step": np.array([10.0, 20.0, 30.0]),
+               "sigma/q_values": np.array([0.5, np.nan, 0.25]),
+               "mu/q_values": np.array([1.0, np.nan, 1.0]),
+               "sigma/hidden_1": np.array([0.1, 0.1, 0.1]),
+               "mu/hidden_1": np.array([0.1, 0.2, 0.3])}
+    ratios = exploration.signal_to_noise(metrics)
+    steps, ratio = ratios["q_values"]
+    assert steps.tolist() == [10.0, 30.0] and ratio.tolist() == [2.0, 4.0]
+    assert np.allclose(ratios["hidden_1"][1], [1.0, 2.0, 3.0])
+
+
+def test_plot_first_goal_draws_every_group(tmp_path):
+    ax_episodes, ax_found = exploration.plot_first_goal(rows(), budget_episodes=50,
+                                                        untrained={("b", 4, 0)})
+    assert {line.get_label() for line in ax_found.get_lines()} == {"a", "b"}
+    found_a = [line for line in ax_found.get_lines() if line.get_label() == "a"][0]
+    assert np.allclose(found_a.get_ydata(), [2 / 3, 1 / 3])
+    # 12 runs: 9 found (8 filled dots, 1 hollow: its untrained μ reached the goal), 3 ×.
+    markers = [c for c in ax_episodes.collections if len(c.get_offsets())]
+    assert len(markers) == 12
+    assert sum(len(c.get_facecolors()) == 0 for c in markers) == 1
+    ax_episodes.figure.savefig(tmp_path / "first_goal.png")
+
+
+def test_plot_bands_and_signal_to_noise_from_real_runs(tmp_path):
+    config = Config.small(total_steps=300, eval_period=100, eval_episodes=1)
+    directories = []
+    for seed in (0, 1):
+        run = nh.train(config.replace(seed=seed), out=tmp_path / f"seed{seed}", progress=False,
+                       tensorboard=False)
+        directories.append(run.directory)
+    ax = exploration.plot_bands({"noisynet": directories}, "eval_return")
+    assert ax.get_lines()[0].get_label() == "noisynet (median of 2)"
+    ax = exploration.plot_signal_to_noise(directories)
+    assert {line.get_label() for line in ax.get_lines()} == {"hidden_1", "hidden_2", "q_values"}
+
+
+def test_randomized_deep_sea_gives_each_seed_its_own_map():
+    trials = exploration.deep_sea_trials([5], seeds=range(3), episodes=10, randomize_actions=True,
+                                         ablations=exploration.ABLATIONS[:1])
+    assert [t.env_kwargs for t in trials] == [
+        dict(size=5, randomize_actions=True, mapping_seed=seed) for seed in range(3)]
+    assert [t.config.seed for t in trials] == [0, 1, 2]
+
+
+def test_untrained_greedy_finds_goal_predicts_the_first_episode_of_a_noiseless_run(tmp_path):
+    """With σ0 = 0 the NoisyNet acts on μ alone, and before learning starts (episode 1 of 10
+    warm-up episodes) it plays exactly the untrained greedy policy."""
+    trials = exploration.deep_sea_trials([4], seeds=range(6), episodes=2,
+                                         ablations=[("sigma0", 0.0, "no-noise")])
+    predicted, played = [], []
+    for trial in trials:
+        predicted.append(exploration.untrained_greedy_finds_goal(trial))
+        run = nh.train(trial.config.replace(stop_at_return=None), trial.env_id,
+                       out=tmp_path / trial.name, progress=False, tensorboard=False,
+                       env_kwargs=trial.env_kwargs)
+        returns = run.metrics()["episode_return"]
+        played.append(bool(returns[~np.isnan(returns)][0] >= exploration.GOAL_RETURN))
+    assert predicted == played
+    assert True in predicted and False in predicted  # both cases occur among 6 seeds
+
+
+def test_untrained_goal_probability_agrees_with_the_keras_network_draw_by_draw():
+    """The numpy forward pass over many draws gives the same greedy actions as the Keras
+    network of nh.Agent with the same noise put into its variables, one draw at a time."""
+    from noisy_helpers.deep_sea import DeepSeaEnv  # noqa: F401
+
+    size, draws = 5, 40
+    result = exploration.untrained_goal_probability(size, seeds=[3], draws=draws, seed=7)
+    agent = nh.Agent(exploration.deep_sea_config(size, seed=3), (size * size,), 2)
+    rng = np.random.default_rng(7)
+    layers = nh.noisy_layers(agent.online)
+    noise = [(exploration._f(rng.standard_normal((draws, 1, l.kernel_mu.shape[0]))),
+              exploration._f(rng.standard_normal((draws, 1, l.kernel_mu.shape[1]))))
+             for l in layers]
+    diagonal = np.eye(size * size, dtype=np.float32)[np.arange(size) * (size + 1)]
+    right = []
+    for d in range(draws):
+        for layer, (f_in, f_out) in zip(layers, noise):
+            layer.epsilon_in.assign(f_in[d, 0].astype(np.float32))
+            layer.epsilon_out.assign(f_out[d, 0].astype(np.float32))
+        right.append(agent.online(diagonal).numpy().argmax(axis=1) == 1)
+    right = np.array(right)
+    assert result["held"] == pytest.approx(right.all(axis=1).mean())
+    assert result["redrawn"] == pytest.approx(np.prod(right.mean(axis=0)))
+
+
+def test_held_noise_reaches_the_fixed_goal_far_more_often_than_redrawn_noise():
+    result = exploration.untrained_goal_probability(16, seeds=range(6), draws=500)
+    assert result["held"] > 3 * result["redrawn"]
+    assert 0 <= result["redrawn"] <= result["held"] <= 1
