@@ -23,7 +23,8 @@ A result row: the trial (its name, group, changed ``field`` and ``value``, seed,
 and environment arguments), then ``episodes`` and ``steps`` played, and
 ``first_goal_episode`` / ``first_goal_step``: the first training episode whose return
 reached ``config.stop_at_return`` (empty when it never did, or when the config has no
-goal), and the run's last and best evaluation returns.
+goal), the run's last and best evaluation returns, and ``seconds``, its wall time (the
+one column that differs when the same trial runs again), then the environment's arguments.
 """
 
 from __future__ import annotations
@@ -222,8 +223,10 @@ def run_trials(trials, out, workers=None, progress: bool = True) -> list:
 
     from tqdm import tqdm
 
-    bar = tqdm(total=len(trials), initial=len(results), disable=not progress, unit="run",
-               desc=f"{out.name}: {len(results)} done before", file=sys.stdout,
+    if progress and not todo:  # nothing to train: one line, not a bar
+        print(f"{out.name}: all {len(trials)} runs done before, read from {out}")
+    bar = tqdm(total=len(trials), initial=len(results), disable=not (progress and todo),
+               unit="run", desc=f"{out.name}: {len(results)} done before", file=sys.stdout,
                mininterval=1.0, dynamic_ncols=False, ncols=90)
     if todo:
         import concurrent.futures

@@ -221,12 +221,15 @@ def plot_untrained_goal_probability(sizes, seeds, draws: int = 2_000, ax=None):
             untrained_goal_probability(size, seeds, draws, randomize_actions=True)["held"])
     styles = ["-o", "-s", ":^"]
     for (label, values), style in zip(lines.items(), styles):
-        ax.plot(sizes, np.maximum(values, 1e-7), style, label=label)
+        values = np.array(values)
+        # A probability of 0 (no draw reached the goal) has no place on a log scale: not drawn.
+        ax.plot(sizes, np.where(values > 0, values, np.nan), style, label=label)
     ax.plot(sizes, 2.0 ** -np.array(sizes, dtype=float), "k--", label="coin flips, 2^-N")
     ax.set_yscale("log")
     ax.set_xlabel("DeepSea size N")
     ax.set_ylabel("P(goal in one episode)")
-    ax.set_title(f"untrained NoisyNet, {len(list(seeds))} networks × {draws} noise draws")
+    ax.set_title(f"untrained NoisyNet, {len(list(seeds))} networks × {draws} noise draws "
+                 f"(0 not drawn)")
     ax.legend(fontsize=8)
     return lines
 
