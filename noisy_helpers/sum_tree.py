@@ -23,8 +23,11 @@ Every operation works on a whole batch per tree level: there is no Python loop
 over the batch or over the leaves, only over the ~log2(N) levels.  Near the
 root the levels are small, so there the work is done per whole level instead:
 ``find`` binary-searches the prefix sums of level 10 (1024 nodes) in one call
-instead of walking 10 levels, and a write recomputes levels 0-11 with one
-``np.add`` of contiguous slices per level.  Below that, a write recomputes up
+instead of walking 10 levels, and a write recomputes levels 10 and 11 with one
+``np.add`` of contiguous slices per level.  Levels 0-9 (1023 nodes), which that
+search never reads, are recomputed the same way only when something reads them
+(``total``, ``nodes``, the guarded walk), so a training loop that samples after
+every write skips them.  Below level 12, a write recomputes up
 to four levels per step: the 16 descendants of a node four levels down are one
 contiguous row, gathered in one call, and each level's new sums are one add
 and one scatter of whole rows (see ``SumTree._write_plan``).  At capacity 2**20
@@ -47,8 +50,9 @@ __all__ = ["SumTree"]
 
 # Near the root the levels are small enough to handle whole: ``find`` takes
 # the prefix sums of level 10 (1024 nodes) in one call, and a write recomputes
-# levels 0..11 (4095 nodes) slice by slice, which costs less than gathering
-# and scattering the touched nodes there.  (Measured at capacity 2**20.)
+# levels 10..11 slice by slice, which costs less than gathering and scattering
+# the touched nodes there; levels 0..9 wait until they are read.  (Measured at
+# capacity 2**20.)
 _FIND_TOP_LEVELS = 10
 _WRITE_TOP_LEVELS = 12
 # Below the top block a write recomputes up to this many levels per step: one
@@ -131,7 +135,8 @@ class SumTree:
         self._child_levels = [
             self._tree[2 << level : 4 << level] for level in range(self.top_levels, self.depth)
         ]
-        #: A write recomputes the levels above ``write_top_levels`` whole.
+        #: A write recomputes the levels above ``write_top_levels`` whole (those above
+        #: ``top_levels`` when they are next read).
         self.write_top_levels = min(self.depth, _WRITE_TOP_LEVELS)
         # Every level as views (left children, right children, parents), the
         # deepest first, so that recomputing a whole level is one np.add.
@@ -143,7 +148,13 @@ class SumTree:
             )
             for level in range(self.depth - 1, -1, -1)
         ]
-        self._top_slices = self._level_slices[self.depth - self.write_top_levels :]
+        # A write recomputes the levels from write_top_levels - 1 up to top_levels whole; the
+        # levels above top_levels (which ``sample`` never reads: it searches level top_levels)
+        # are recomputed only when something reads them (see _sync_top).
+        self._top_slices = self._level_slices[self.depth - self.write_top_levels :
+                                              self.depth - self.top_levels]
+        self._lazy_slices = self._level_slices[self.depth - self.top_levels :]
+        self._top_stale = False  # True: the levels above top_levels wait for _sync_top
         # Between the leaves and the top block, the levels in steps of at most
         # _WRITE_STEP_LEVELS, balanced (8 levels: 4 + 4), the deepest first.
         below = self.depth - self.write_top_levels
@@ -179,9 +190,26 @@ class SumTree:
         return plan
 
     # ------------------------------------------------------------------ reading
+    def _sync_top(self) -> None:
+        """Recompute the levels above ``top_levels`` if a write left them stale."""
+        if self._top_stale:
+            for left, right, parents in self._lazy_slices:
+                np.add(left, right, out=parents)
+            self._top_stale = False
+
+    @property
+    def nodes(self) -> np.ndarray:
+        """A read-only view of every node (node 0 unused, the root is node 1, leaf ``i`` is
+        node ``size + i``), each parent the sum of its children."""
+        self._sync_top()
+        view = self._tree[:]
+        view.flags.writeable = False
+        return view
+
     @property
     def total(self) -> float:
         """The sum of all priorities (the root)."""
+        self._sync_top()
         return float(self._tree[1])
 
     @property
@@ -247,6 +275,7 @@ class SumTree:
             # So many leaves that recomputing every level whole is cheaper.
             for left, right, parents in self._level_slices:
                 np.add(left, right, out=parents)
+            self._top_stale = False
             return
         # Recompute the touched ancestors below the top block, up to four
         # levels per step (see _write_plan).  A node listed twice just gets
@@ -257,9 +286,11 @@ class SumTree:
             for even, odd, sums, sum_rows, sums_as_rows in levels:
                 np.add(even, odd, out=sums)
                 sum_rows[nodes] = sums_as_rows
-        # Near the root, recompute whole levels, one contiguous slice each.
+        # Near the root, recompute whole levels, one contiguous slice each, down to the
+        # level that ``find`` searches; the few above it wait until they are read.
         for left, right, parents in self._top_slices:
             np.add(left, right, out=parents)
+        self._top_stale = bool(self._lazy_slices)
 
     # ------------------------------------------------------------------ finding
     def find(self, values):
@@ -273,19 +304,27 @@ class SumTree:
         targets = np.asarray(values, dtype=np.float64)
         if targets.ndim > 1:
             raise ValueError(f"values must be a scalar or 1-D, got shape {targets.shape}")
-        total = self._tree[1]
+        total = self.total
         if total <= 0:
             raise ValueError("cannot find in a sum tree whose total priority is 0")
         flat = targets.reshape(-1)
         outside = ~np.isfinite(flat) | (flat < 0) | (flat > total)
         if outside.any():
             raise ValueError(f"values must lie in [0, total={total}], got {flat[outside][0]}")
+        self._prepare_search()
         indices, _ = self._search(flat)
         return int(indices[0]) if targets.ndim == 0 else indices
 
+    def _prepare_search(self) -> float:
+        """The prefix sums of level ``top_levels`` that ``_search`` needs (call it after the
+        last write, before searching); returns their total, the sum of all priorities."""
+        self._top_level.cumsum(out=self._top_inclusive)
+        return float(self._top_inclusive[-1])
+
     def _search(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``find`` without the checks, for ``values`` (1-D float64) in ``[0, total]``
-        with total > 0.  Returns the leaf indices and their priorities."""
+        with total > 0, after ``_prepare_search``.  Returns the leaf indices and their
+        priorities."""
         leaves = self._descend(values)
         priorities = self._leaves.take(leaves)
         if not priorities.all():
@@ -308,7 +347,6 @@ class SumTree:
         so that the last level's position is the leaf index.
         """
         bounds = self._top_bounds  # bounds[j] = sum of the level's nodes before node j
-        self._top_level.cumsum(out=self._top_inclusive)
         position = self._top_search.searchsorted(remaining, side="right")
         remaining = remaining - bounds.take(position)
         if not self._child_levels:
@@ -331,6 +369,7 @@ class SumTree:
         below the sum of the child it enters: every node visited then has a
         positive sum, so the leaf reached has a positive priority.  Returns the
         leaf indices, like ``_descend``."""
+        self._sync_top()
         nodes = np.ones(remaining.shape, dtype=np.int64)
         for _ in range(self.depth):
             left, right = self._pairs[nodes, 0], self._pairs[nodes, 1]

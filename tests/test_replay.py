@@ -40,7 +40,7 @@ def snapshot(buffer):
     }
     state["size"], state["cursor"] = len(buffer), buffer._cursor
     if isinstance(buffer, PrioritizedReplayBuffer):
-        state["tree"] = buffer.tree._tree.copy()
+        state["tree"] = buffer.tree.nodes.copy()
         state["max_priority"] = buffer.max_priority
     return state
 

@@ -29,7 +29,7 @@ def brute_force_find(priorities, values):
 
 
 def assert_parents_are_sums_of_children(tree: SumTree):
-    nodes = tree._tree
+    nodes = tree.nodes
     for node in range(1, tree.size):
         assert nodes[node] == nodes[2 * node] + nodes[2 * node + 1], node
 
@@ -44,8 +44,8 @@ def small_tree():
 # --------------------------------------------------------------- by hand
 def test_hand_drawn_tree_has_the_sums_in_the_docstring(small_tree):
     assert small_tree.total == 10.0
-    assert small_tree._tree[1:4].tolist() == [10.0, 3.0, 7.0]
-    assert small_tree._tree[4:8].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert small_tree.nodes[1:4].tolist() == [10.0, 3.0, 7.0]
+    assert small_tree.nodes[4:8].tolist() == [1.0, 2.0, 3.0, 4.0]
 
 
 @pytest.mark.parametrize(
@@ -134,6 +134,7 @@ def test_guarded_and_fast_descents_agree_with_brute_force_on_random_trees():
         tree = SumTree(capacity)
         tree.update(np.arange(capacity), priorities)
         values = rng.random(500) * tree.total
+        tree._prepare_search()
         fast = tree._descend(values)
         guarded = tree._descend_guarded(values)
         assert np.array_equal(fast, guarded)
@@ -231,10 +232,10 @@ def test_bad_capacity_is_refused(capacity, error):
 def test_bad_update_raises_and_leaves_the_tree_unchanged(
     small_tree, indices, priorities, error, match
 ):
-    before = small_tree._tree.copy()
+    before = small_tree.nodes.copy()
     with pytest.raises(error, match=match):
         small_tree.update(indices, priorities)
-    assert np.array_equal(small_tree._tree, before)
+    assert np.array_equal(small_tree.nodes, before)
 
 
 @pytest.mark.parametrize("value", [-0.1, 10.01, np.nan, np.inf])
@@ -256,7 +257,7 @@ def test_reading_an_index_out_of_range_is_refused(small_tree):
 # ------------------------------------- deep trees: the per-node write path
 def assert_parents_are_sums_of_children_fast(tree: SumTree):
     """The same check as above, vectorised, for trees too big for a Python loop."""
-    nodes = tree._tree
+    nodes = tree.nodes
     parents = np.arange(1, tree.size)
     bad = parents[nodes[parents] != nodes[2 * parents] + nodes[2 * parents + 1]]
     assert bad.size == 0, bad[:10]
@@ -330,7 +331,7 @@ def test_zeroing_a_deep_tree_leaves_exactly_zero_sums():
         tree.update(rng.integers(0, capacity, size=64), rng.random(64) * 1e3)
     for start in range(0, capacity, 64):  # small writes: the per-node path
         tree.update(np.arange(start, start + 64), 0.0)
-    assert tree.total == 0.0 and not tree._tree.any()
+    assert tree.total == 0.0 and not tree.nodes.any()
     tree.update(12345, 0.5)
     assert tree.total == 0.5
     assert set(tree.find(np.linspace(0, 0.5, 101)).tolist()) == {12345}
@@ -340,7 +341,38 @@ def test_zeroing_a_deep_tree_leaves_exactly_zero_sums():
     "indices", [np.array([0, -1]), np.array([0, 2**62]), np.array([2**63], dtype=np.uint64)]
 )
 def test_out_of_range_index_arrays_are_refused_and_change_nothing(small_tree, indices):
-    before = small_tree._tree.copy()
+    before = small_tree.nodes.copy()
     with pytest.raises(ValueError, match="out of range"):
         small_tree.update(indices, np.ones(indices.size))
-    assert np.array_equal(small_tree._tree, before)
+    assert np.array_equal(small_tree.nodes, before)
+
+
+def test_levels_above_the_search_level_are_recomputed_when_read_not_when_written():
+    """A write on a deep tree recomputes the levels down to ``top_levels`` (which ``find``
+    searches) and leaves the few above it for later; reading them brings them up to date."""
+    tree = SumTree(2**14)
+    tree.update(np.arange(2**14), 1.0)
+    assert not tree._top_stale
+    tree.update([5, 9000], [3.0, 0.5])  # a small write: the levels near the root wait
+    assert tree._top_stale
+    assert tree._prepare_search() == 2**14 + 2.0 - 0.5  # the search level is up to date
+    assert tree.find(np.array([5.5])).tolist() == [5]  # find reads the root: brings it up
+    assert not tree._top_stale
+    assert tree.total == 2**14 + 1.5
+    assert_parents_are_sums_of_children(tree)
+
+
+def test_a_sample_leaves_the_levels_near_the_root_for_later_and_stays_exact():
+    from noisy_helpers import PrioritizedReplayBuffer
+
+    buffer = PrioritizedReplayBuffer(2**13, obs_shape=(1,), seed=0)
+    for _ in range(2**13):
+        buffer.add(np.zeros(1), 0, 0.0, np.zeros(1), False)
+    batch = buffer.sample(32, beta=0.4)
+    buffer.update_priorities(batch.indices, np.arange(32.0))
+    buffer.sample(32, beta=0.4)  # writes the new priorities, reads only level top_levels
+    assert buffer._tree._top_stale
+    reference = np.ones(2**13)
+    reference[batch.indices] = (np.arange(32.0) + buffer.eps) ** buffer.alpha
+    assert buffer.tree.total == pytest.approx(reference.sum())
+    assert_parents_are_sums_of_children(buffer.tree)
