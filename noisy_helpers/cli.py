@@ -199,7 +199,7 @@ def _train(args, parser) -> int:
 def _evaluate(args, parser) -> int:
     import numpy as np
 
-    from .training import evaluate, load_run_state, make_env, random_policy_returns
+    from .training import evaluate, load_run_state, make_env, random_policy_returns, resample_every
 
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
@@ -220,7 +220,7 @@ def _evaluate(args, parser) -> int:
     agent.load(args.run / "checkpoint", weights_only=True)
     seeds = [args.seed + i for i in range(args.episodes)]
     returns = evaluate(agent, envs, seeds, noise=args.noise,
-                       resample_every=config.train_frequency)
+                       resample_every=resample_every(config))
     mode = "noise on" if args.noise else "noise removed (μ only)"
     print(f"{env_id}, {args.episodes} episodes, {mode}: mean return {returns.mean():.1f} "
           f"± {returns.std():.1f} (min {returns.min():.1f}, max {returns.max():.1f})")

@@ -136,6 +136,13 @@ def _eval_seed(config: Config, evaluation: int, episode: int) -> int:
     return 1_000_003 * (config.seed + 1) + 1_009 * evaluation + episode
 
 
+def resample_every(config: Config) -> float:
+    """Steps between noise draws when acting as in training: one gradient step
+    (``train_frequency``) with ``noise_resample="step"``; never within an episode with
+    ``"episode"`` (``math.inf``)."""
+    return config.train_frequency if config.noise_resample == "step" else math.inf
+
+
 def evaluate(agent, envs, seeds, noise: bool = False, resample_every: int = 1) -> np.ndarray:
     """Play one episode in each of ``envs`` (in lockstep, acting on the whole batch at once)
     and return their undiscounted returns.
@@ -484,8 +491,7 @@ def train(
             seeds = [_eval_seed(config, evaluation, i) for i in range(len(eval_envs))]
             greedy = evaluate(agent, eval_envs, seeds, noise=False)
             noisy = evaluate(agent, eval_envs, seeds, noise=True,
-                             resample_every=(config.train_frequency if not per_episode_noise
-                                             else math.inf))
+                             resample_every=resample_every(config))
             metrics.write(row(eval_return=float(greedy.mean()),
                               eval_return_std=float(greedy.std()),
                               eval_return_noisy=float(noisy.mean())))

@@ -23,8 +23,9 @@ def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
         env_id: the environment (rendered with ``render_mode="rgb_array"``).
         path: the mp4 file to write (its folder is created).
         seed: the episode's reset seed.
-        noise: False plays the greedy policy on μ only; True keeps the noise, redrawn every
-            ``config.train_frequency`` steps as in training.  The online network's noise is restored.
+        noise: False plays the greedy policy on μ only; True keeps the noise, redrawn as in
+            training (every ``config.train_frequency`` steps, or held with
+            ``noise_resample="episode"``).  The online network's noise is restored.
         fps: frames per second (default: the environment's ``render_fps``, else 30).
         env_kwargs: the environment's arguments (as given to ``train``).
 
@@ -32,7 +33,7 @@ def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
     """
     from moviepy.video.io.ffmpeg_writer import FFMPEG_VideoWriter
 
-    from .training import make_env
+    from .training import make_env, resample_every
 
     # pygame renders CartPole off-screen; without a display it must not look for one.
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -50,7 +51,7 @@ def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
     writer = FFMPEG_VideoWriter(str(path), (frame.shape[1], frame.shape[0]), fps,
                                 pixel_format="yuv420p", logfile=None)
     episode_return, step, done = 0.0, 0, False
-    resample_every = agent.config.train_frequency
+    every = resample_every(agent.config)
     try:
         with agent.keep_noise():
             if noise:
@@ -65,7 +66,7 @@ def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
                 done = terminated or truncated
                 frame = env.render()
                 step += 1
-                if noise and step % resample_every == 0:
+                if noise and step % every == 0:
                     agent.reset_noise()
             writer.write_frame(np.ascontiguousarray(frame))
     finally:
