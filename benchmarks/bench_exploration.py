@@ -71,7 +71,7 @@ def study_plan(quick: bool) -> dict:
 def first_size_lost(rows) -> dict:
     """``{group: the smallest size at which fewer than half the seeds found the goal}``
     (None: at least half found it at every size)."""
-    summary = exploration.first_goal_summary(rows, 0)
+    summary = exploration.first_goal_summary(rows)
     return {group: min([size for size, cell in cells.items()
                         if cell["found"] * 2 < cell["seeds"]] or [None])
             for group, cells in summary.items()}

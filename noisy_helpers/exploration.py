@@ -102,10 +102,11 @@ def cartpole_trials(seeds, total_steps: int = 50_000) -> list:
 
 
 # ------------------------------------------------------------------------ summaries
-def first_goal_summary(rows, budget_episodes: int) -> dict:
+def first_goal_summary(rows, budget_episodes=None) -> dict:
     """``{group: {size: dict(found=k, seeds=n, median=..., episodes=[...])}}`` from result
     rows; a run that never found the goal counts as ``inf`` episodes, so the median is
-    ``inf`` when half the seeds or more failed."""
+    ``inf`` when half the seeds or more failed.  With ``budget_episodes``, a first goal
+    later than the budget (rows of another study) raises ``ValueError``."""
     summary: dict = {}
     for row in rows:
         group = summary.setdefault(row["group"], {})
@@ -113,6 +114,9 @@ def first_goal_summary(rows, budget_episodes: int) -> dict:
         cell["seeds"] += 1
         first = row["first_goal_episode"]
         if first is not None and first != "":
+            if budget_episodes is not None and int(first) > budget_episodes:
+                raise ValueError(f"first_goal_episode {first} of {row.get('name', row['group'])!r}"
+                                 f" is beyond budget_episodes={budget_episodes}")
             cell["found"] += 1
             cell["episodes"].append(int(first))
         else:

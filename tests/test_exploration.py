@@ -58,6 +58,8 @@ def test_first_goal_summary_by_hand():
     assert summary["a"][4] == dict(found=2, seeds=3, episodes=[3, 5, np.inf], median=5.0)
     assert summary["a"][8]["found"] == 1 and summary["a"][8]["median"] == np.inf
     assert summary["b"][4]["median"] == 2.0 and summary["b"][8]["median"] == 9.0
+    with pytest.raises(ValueError, match="budget_episodes"):
+        exploration.first_goal_summary(rows(), budget_episodes=30)  # "a" found it at 40
 
 
 def test_signal_to_noise_is_mean_abs_mu_over_mean_sigma_per_layer():
