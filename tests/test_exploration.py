@@ -128,8 +128,6 @@ def test_untrained_greedy_finds_goal_predicts_the_first_episode_of_a_noiseless_r
 def test_untrained_goal_probability_agrees_with_the_keras_network_draw_by_draw():
     """The numpy forward pass over many draws gives the same greedy actions as the Keras
     network of nh.Agent with the same noise put into its variables, one draw at a time."""
-    from noisy_helpers.deep_sea import DeepSeaEnv  # noqa: F401
-
     size, draws = 5, 40
     result = exploration.untrained_goal_probability(size, seeds=[3], draws=draws, seed=7)
     agent = nh.Agent(exploration.deep_sea_config(size, seed=3), (size * size,), 2)
