@@ -20,6 +20,7 @@ import numpy as np
 from .config import Config
 from .deep_sea import DEEP_SEA_ID
 from .experiments import sweep
+from .plotting import _axes, noisy_layer_names
 
 __all__ = [
     "GOAL_RETURN", "ABLATIONS", "deep_sea_config", "deep_sea_trials", "cartpole_config",
@@ -210,10 +211,7 @@ def untrained_goal_probability(size: int, seeds, draws: int = 2_000,
 def plot_untrained_goal_probability(sizes, seeds, draws: int = 2_000, ax=None):
     """P(goal in one episode) against the size for the untrained NoisyNet (noise held or
     redrawn, fixed map; held on randomized maps) and for coin flips (2^-N)."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+    ax = _axes(ax)
     sizes = list(sizes)
     lines = {"noise held for the episode": [], "noise redrawn every step": [],
              "held, randomized maps": []}
@@ -241,12 +239,10 @@ def plot_untrained_goal_probability(sizes, seeds, draws: int = 2_000, ax=None):
 def signal_to_noise(metrics: dict) -> dict:
     """``{layer: (steps, mean |μ| / mean σ)}`` from one run's metrics (episode rows)."""
     ratios = {}
-    for column in metrics:
-        if column.startswith("sigma/"):
-            layer = column[len("sigma/"):]
-            sigma, mu = metrics[column], metrics[f"mu/{layer}"]
-            keep = ~np.isnan(sigma) & ~np.isnan(mu) & (sigma > 0)
-            ratios[layer] = (metrics["step"][keep], mu[keep] / sigma[keep])
+    for layer in noisy_layer_names(metrics):
+        sigma, mu = metrics[f"sigma/{layer}"], metrics[f"mu/{layer}"]
+        keep = ~np.isnan(sigma) & ~np.isnan(mu) & (sigma > 0)
+        ratios[layer] = (metrics["step"][keep], mu[keep] / sigma[keep])
     return ratios
 
 
@@ -318,23 +314,27 @@ def _curves(directories, column: str):
     return curves
 
 
+def _median_band(ax, curves, color, label: str) -> None:
+    """Draw the median over ``curves`` (``(steps, values)`` pairs) and a band from the lowest
+    to the highest.  The curves are put on the union of their steps by linear interpolation
+    (each run's first and last values held beyond its ends)."""
+    grid = np.unique(np.concatenate([steps for steps, _ in curves]))
+    stacked = np.stack([np.interp(grid, steps, values) for steps, values in curves])
+    ax.plot(grid, np.median(stacked, axis=0), color=color, label=label)
+    ax.fill_between(grid, stacked.min(axis=0), stacked.max(axis=0), color=color, alpha=0.2)
+
+
 def plot_bands(groups: dict, column: str = "eval_return", ax=None, ylabel=None):
     """``groups``: ``{label: [run directories]}``.  The median over runs of ``column``
-    against steps, with a band from the lowest to the highest run (values are put on a
-    common grid of steps by holding each run's last value)."""
+    against steps, with a band from the lowest to the highest run."""
     import matplotlib.pyplot as plt
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.8))
+    ax = _axes(ax)
     for (label, directories), color in zip(groups.items(), plt.cm.tab10.colors):
         curves = [curve for curve in _curves(directories, column) if curve[0].size]
         if not curves:
             raise ValueError(f"no run of {label!r} has a value of {column!r}")
-        grid = np.unique(np.concatenate([steps for steps, _ in curves]))
-        stacked = np.stack([np.interp(grid, steps, values) for steps, values in curves])
-        ax.plot(grid, np.median(stacked, axis=0), color=color,
-                label=f"{label} (median of {len(curves)})")
-        ax.fill_between(grid, stacked.min(axis=0), stacked.max(axis=0), color=color, alpha=0.2)
+        _median_band(ax, curves, color, f"{label} (median of {len(curves)})")
     ax.set_xlabel("environment step")
     ax.set_ylabel(ylabel or column)
     ax.legend(fontsize=8)
@@ -348,17 +348,13 @@ def plot_signal_to_noise(directories, ax=None):
 
     from .training import read_metrics
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.8))
+    ax = _axes(ax)
     per_layer: dict = {}
     for directory in directories:
         for layer, curve in signal_to_noise(read_metrics(Path(directory) / "metrics.csv")).items():
             per_layer.setdefault(layer, []).append(curve)
     for (layer, curves), color in zip(sorted(per_layer.items()), plt.cm.tab10.colors):
-        grid = np.unique(np.concatenate([steps for steps, _ in curves]))
-        stacked = np.stack([np.interp(grid, steps, ratio) for steps, ratio in curves])
-        ax.plot(grid, np.median(stacked, axis=0), color=color, label=layer)
-        ax.fill_between(grid, stacked.min(axis=0), stacked.max(axis=0), color=color, alpha=0.2)
+        _median_band(ax, curves, color, layer)
     ax.set_xlabel("environment step")
     ax.set_ylabel("mean |μ| / mean σ")
     ax.legend(fontsize=8)
