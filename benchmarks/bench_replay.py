@@ -16,9 +16,10 @@ run, so the ratios compare like with like on whatever machine runs it.
 * ``train step``: one add then one sample + update, as a DQN with one
   gradient step per environment step does (informative; no bar).
 
-Each figure is the best of several rounds of the mean time per call; within
-each round the original and noisy_helpers take turns, so that a slow spell of a
-shared machine hits both alike.
+Each figure is the best of 11 rounds (3 with ``--quick``) of the mean time per
+call; within each round the original and noisy_helpers take turns, so that a
+slow spell of a shared machine hits both alike, and the best of many rounds
+keeps such spells out of both figures.
 Bars (from the project's issue): sample + update >= 8x, add >= 30x.
 """
 
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (noisier)")
     args = parser.parse_args(argv)
-    rounds = 3 if args.quick else 7
+    rounds = 3 if args.quick else 11
     scale = 1 if args.quick else 3
 
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}")

@@ -113,9 +113,9 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
 
     @property
     def nbytes(self) -> int:
-        """Bytes of every array this buffer holds (frames, transitions, sum tree, marks)."""
+        """Bytes of every array this buffer holds (frames, transitions, sum tree, write counts)."""
         arrays = (self.frames, self.actions, self.rewards, self.dones, self.flags,
-                  self._tree._tree, self._sampled_in)
+                  self._tree._tree, self._written_at)
         return int(sum(a.nbytes for a in arrays))
 
     # ------------------------------------------------------------------ adding
@@ -172,7 +172,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         if self.flags[slot] & _COMPLETE:
             self._size -= 1
         self._queued.append((np.array([slot]), np.zeros(1)))
-        self._sampled_in[slot] = 0  # old indices to this slot are stale
+        self._mark_written(slot)  # old indices to this slot are stale
         self.frames[slot] = frame
         self.flags[slot] = _FIRST if first else 0
         # The next stack_size - 1 slots (older transitions of another episode) built
@@ -185,7 +185,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
                 self.flags[later] &= ~_COMPLETE
                 self._size -= 1
                 self._queued.append((np.array([later]), np.zeros(1)))
-                self._sampled_in[later] = 0
+                self._mark_written(later)
 
     def _set_complete(self, slot: int) -> None:
         self.flags[slot] |= _COMPLETE

@@ -85,16 +85,20 @@ def _importance_weights(probabilities: np.ndarray, buffer_size: int, beta: float
     return weights.astype(np.float32)
 
 
-def _importance_weights_of_priorities(priorities: np.ndarray, beta: float) -> np.ndarray:
+def _importance_weights_of_priorities(priorities: np.ndarray, beta: float,
+                                      smallest: float | None = None) -> np.ndarray:
     """``importance_weights`` of a batch with priorities ``p_i`` (all > 0), in fewer steps.
 
     With ``P(i) = p_i / Σp``, ``(N P(i)) ** -β / max_j (N P(j)) ** -β`` is
     ``(min_j p_j / p_i) ** β``: ``N`` and ``Σp`` cancel, and the rarest
     transition gets exactly ``1 ** β = 1``.  Equal to ``importance_weights``
-    up to float rounding (the result is float32).
+    up to float rounding (the result is float32).  ``smallest`` is ``min_j p_j`` when
+    the caller has it already.
     """
+    if smallest is None:
+        smallest = priorities.min()
     # The ratio in float64, the power straight into float32 (one call fewer than a cast).
-    return np.power(priorities.min() / priorities, beta, dtype=np.float32)
+    return np.power(smallest / priorities, beta, dtype=np.float32)
 
 
 def linear_schedule(start: float, end: float, duration: int) -> Callable[[int], float]:
@@ -355,10 +359,14 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._queued: list[tuple[np.ndarray, np.ndarray]] = []
         self._added_start = 0
         self._added_count = 0
-        # Slots of the last sample, marked with that sample's number so that
-        # update_priorities can refuse indices from elsewhere (or overwritten since).
-        self._sample_number = 0
-        self._sampled_in = np.zeros(self.capacity, dtype=np.int64)
+        # What update_priorities accepts: indices of the last sample whose slots were
+        # not written since.  Slot writes are counted; _written_at[slot] is the count
+        # at the slot's last write, and a sample keeps a copy of its indices and the
+        # count at that time.
+        self._writes = 0
+        self._written_at = np.zeros(self.capacity, dtype=np.int64)
+        self._last_indices: np.ndarray | None = None
+        self._writes_at_sample = 0
         self._strata = np.arange(0, dtype=np.float64)  # 0, 1, ..., batch_size - 1
 
     @property
@@ -371,7 +379,12 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         if self._added_count == 0:
             self._added_start = slot
         self._added_count = min(self._added_count + 1, self.capacity)
-        self._sampled_in[slot] = 0  # a new transition: old indices to it are stale
+        self._mark_written(slot)  # a new transition: old indices to it are stale
+
+    def _mark_written(self, slot: int) -> None:
+        """Note that ``slot`` now holds something else (indices to it are stale)."""
+        self._writes += 1
+        self._written_at[slot] = self._writes
 
     def _queue_added(self) -> None:
         """Move the run of added slots into the queue, at today's max priority."""
@@ -401,30 +414,40 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         # The prefix sums that the search starts from, and their total (the root's levels
         # above them are not needed here, so the tree leaves them for later).
         total = tree._prepare_search()
-        # One uniform draw inside each of batch_size equal segments of [0, total).
-        segment = total / batch_size
+        # One uniform draw inside each of batch_size equal segments of [0, total):
+        # (k + u_k) * total / batch_size, computed in place.
         if self._strata.size != batch_size:
             self._strata = np.arange(batch_size, dtype=np.float64)
-        targets = (self._strata + self.rng.random(batch_size)) * segment
-        indices, priorities = tree._search(targets)
+        targets = self.rng.random(batch_size)
+        targets += self._strata
+        targets *= total / batch_size
+        indices, priorities, smallest = tree._search(targets)
         # IS weights of P(i) = p_i / total, normalised to max 1 (see the helper).
-        weights = _importance_weights_of_priorities(priorities, beta)
-        self._sample_number += 1
-        self._sampled_in[indices] = self._sample_number
+        weights = _importance_weights_of_priorities(priorities, beta, smallest)
+        self._last_indices = indices.copy()  # ours: the caller may change its array
+        self._writes_at_sample = self._writes
         return self._gather(indices, weights)
 
     def update_priorities(self, indices, td_errors) -> None:
-        """Set ``p_i = (|δ_i| + eps) ** alpha`` for the slots of the last sample."""
-        slots = _as_index_array(indices, self.capacity)
+        """Set ``p_i = (|δ_i| + eps) ** alpha`` for the slots of the last sample.
+
+        ``indices`` are the last sample's (any of them, in any order, repeats allowed),
+        and their slots must not have been written since that sample.
+        """
+        last = self._last_indices
+        # The common case, the batch's own indices passed back: one comparison with our
+        # copy says they are the last sample's (so in range), and no copy is needed.
+        given_back = (type(indices) is np.ndarray and last is not None
+                      and indices.shape == last.shape and indices.dtype == last.dtype
+                      and not (indices != last).any())
+        slots = last if given_back else _as_index_array(indices, self.capacity)
         errors = _as_td_errors(slots, td_errors)  # finiteness is checked below, on the max
-        # Marks are sample numbers, never above the current one: all equal to it
-        # iff their minimum is.
-        if self._sample_number == 0 or (
-            slots.size and self._sampled_in.take(slots).min() != self._sample_number
-        ):
-            raise ValueError(
-                "indices must come from the last sample() (and not be overwritten since)"
-            )
+        stale = "indices must come from the last sample() (and not be overwritten since)"
+        if not given_back and (last is None or (slots.size and not np.isin(slots, last).all())):
+            raise ValueError(stale)
+        if (self._writes != self._writes_at_sample and slots.size
+                and self._written_at[slots].max() > self._writes_at_sample):
+            raise ValueError(stale)  # a slot was written after the sample
         priorities = np.abs(errors)  # a new array: the in-place steps below leave errors alone
         priorities += self.eps
         priorities **= self.alpha  # p_i = (|δ_i| + eps)^α
@@ -432,7 +455,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         if not math.isfinite(largest):  # NaN and inf propagate to the max
             _check_td_errors(slots, errors)  # raises, naming the bad value
         self._queue_added()  # slots added before this call keep the max as it was
-        self._queued.append((slots.copy(), priorities))  # a copy: the caller may reuse its array
+        # A copy of the caller's array (it may reuse it); our own copy is never changed.
+        self._queued.append((slots if given_back else slots.copy(), priorities))
         self.max_priority = max(self.max_priority, largest)
 
     def state_dict(self) -> dict:
@@ -460,5 +484,6 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._added_count = 0
         self._tree.update(np.arange(self.capacity), priorities)
         self.max_priority = float(state["max_priority"])
-        self._sample_number = 0
-        self._sampled_in[:] = 0
+        self._last_indices = None
+        self._written_at[:] = 0
+        self._writes = self._writes_at_sample = 0

@@ -31,8 +31,12 @@ every write skips them.  Below level 12, a write recomputes up
 to four levels per step: the 16 descendants of a node four levels down are one
 contiguous row, gathered in one call, and each level's new sums are one add
 and one scatter of whole rows (see ``SumTree._write_plan``).  At capacity 2**20
-the cost is the number of numpy calls, not arithmetic, so the code keeps them
-few: preallocated buffers, in-place operations, views built once.
+the cost is the number of numpy calls and what each call costs, not
+arithmetic, so the code keeps them few and cheap: preallocated buffers, views
+built once, in-place operators, ``a[i]`` rather than ``a.take(i)`` in the walk, a
+positional ``out`` rather than ``out=`` (on 64 numbers the keyword parsing
+costs more than the work), and a search that also returns the smallest
+priority found, which the IS weights need and which flags a zero leaf.
 
 Floating point.  Parents are always *recomputed* from their children
 (``parent = left + right``), never updated by adding a delta.  Delta updates
@@ -167,10 +171,11 @@ class SumTree:
 
         For a step of ``k`` levels: the touched ancestors ``g`` (k levels up)
         gather their rows of ``2**k`` descendants into ``gathered`` (one take of
-        row items); then, level by level, ``np.add`` of the even and odd columns
-        gives the sums one level up, and one scatter of row items writes them
-        back (node ``g``'s descendants ``m`` levels down are row ``g`` of the
-        tree seen as rows of ``2**m``).
+        row items); then, level by level, ``np.add`` of the even and odd entries
+        (both flat, so that numpy runs one loop over the whole batch) gives the
+        sums one level up, and one scatter of row items writes them back (node
+        ``g``'s descendants ``m`` levels down are row ``g`` of the tree seen as
+        rows of ``2**m``).
         """
         plan = self._write_plans.get(n)
         if plan is None:
@@ -179,12 +184,13 @@ class SumTree:
             plan = []
             for k in self._write_steps:
                 gathered = np.empty((n, 1 << k))
-                levels, source = [], gathered
+                levels, source = [], gathered.reshape(-1)
                 for m in range(k - 1, -1, -1):
                     sums = np.empty((n, 1 << m))
-                    even, odd = source[:, 0::2], source[:, 1::2]
-                    levels.append((even, odd, sums, _rows(self._tree, 1 << m), _rows(sums, 1 << m)))
-                    source = sums
+                    flat = sums.reshape(-1)
+                    levels.append((source[0::2], source[1::2], flat,
+                                   _rows(self._tree, 1 << m), _rows(sums, 1 << m)))
+                    source = flat
                 plan.append((k, _rows(self._tree, 1 << k), _rows(gathered, 1 << k), levels))
             self._write_plans[n] = plan
         return plan
@@ -258,11 +264,16 @@ class SumTree:
             self._write(leaves, values)
 
     def _write(self, leaves: np.ndarray, values: np.ndarray) -> None:
-        """``update`` without the checks: ``leaves`` int64 in range, ``values`` valid."""
+        """``update`` without the checks: ``leaves`` int64 in range, ``values`` valid.
+
+        This runs before every ``sample`` of a replay buffer, so it keeps numpy calls
+        few and cheap: operators and positional ``out`` arguments (a keyword costs more
+        than the work on 64 numbers), in-place steps, buffers made once per batch size.
+        """
         tree = self._tree
         nodes = leaves + self.size
         tree[nodes] = values
-        if leaves.size > 1 and (tree.take(nodes) != values).any():
+        if leaves.size > 1 and (tree[nodes] != values).any():
             # A repeated index with different values: numpy does not promise
             # which write lands last, so write each index's last value once.
             reversed_unique, first_in_reversed = np.unique(leaves[::-1], return_index=True)
@@ -274,22 +285,22 @@ class SumTree:
         if n * _WHOLE_WRITE_FRACTION >= self.size:
             # So many leaves that recomputing every level whole is cheaper.
             for left, right, parents in self._level_slices:
-                np.add(left, right, out=parents)
+                np.add(left, right, parents)
             self._top_stale = False
             return
         # Recompute the touched ancestors below the top block, up to four
         # levels per step (see _write_plan).  A node listed twice just gets
         # the same value twice.  ``nodes`` is our own array: shifted in place.
         for k, tree_rows, gathered, levels in self._write_plan(n):
-            np.right_shift(nodes, k, out=nodes)
-            tree_rows.take(nodes, out=gathered)
+            nodes >>= k
+            tree_rows.take(nodes, None, gathered)
             for even, odd, sums, sum_rows, sums_as_rows in levels:
-                np.add(even, odd, out=sums)
+                np.add(even, odd, sums)
                 sum_rows[nodes] = sums_as_rows
         # Near the root, recompute whole levels, one contiguous slice each, down to the
         # level that ``find`` searches; the few above it wait until they are read.
         for left, right, parents in self._top_slices:
-            np.add(left, right, out=parents)
+            np.add(left, right, parents)
         self._top_stale = bool(self._lazy_slices)
 
     # ------------------------------------------------------------------ finding
@@ -311,30 +322,35 @@ class SumTree:
         outside = ~np.isfinite(flat) | (flat < 0) | (flat > total)
         if outside.any():
             raise ValueError(f"values must lie in [0, total={total}], got {flat[outside][0]}")
+        if not flat.size:
+            return np.empty(0, dtype=np.int64)
         self._prepare_search()
-        indices, _ = self._search(flat)
+        indices, _, _ = self._search(flat)
         return int(indices[0]) if targets.ndim == 0 else indices
 
     def _prepare_search(self) -> float:
         """The prefix sums of level ``top_levels`` that ``_search`` needs (call it after the
         last write, before searching); returns their total, the sum of all priorities."""
-        self._top_level.cumsum(out=self._top_inclusive)
+        np.add.accumulate(self._top_level, 0, None, self._top_inclusive)  # a cumsum, into place
         return float(self._top_inclusive[-1])
 
-    def _search(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``find`` without the checks, for ``values`` (1-D float64) in ``[0, total]``
-        with total > 0, after ``_prepare_search``.  Returns the leaf indices and their
-        priorities."""
+    def _search(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        """``find`` without the checks, for ``values`` (1-D float64, not empty) in
+        ``[0, total]`` with total > 0, after ``_prepare_search``.  Returns the leaf
+        indices, their priorities and the smallest of those (which the IS weights of a
+        replay buffer need, and which shows at once whether a walk ended on a zero)."""
         leaves = self._descend(values)
-        priorities = self._leaves.take(leaves)
-        if not priorities.all():
+        priorities = self._leaves[leaves]
+        smallest = priorities.min()
+        if smallest == 0:
             # A walk ended on a zero leaf: v == total (which belongs to the last
             # positive leaf), or, very rarely, rounding carried v past the end
             # of a subtree.  Redo those few with the guarded walk from the root.
             zero = priorities == 0
             leaves[zero] = self._descend_guarded(values[zero])
-            priorities = self._leaves.take(leaves)
-        return leaves, priorities
+            priorities = self._leaves[leaves]
+            smallest = priorities.min()
+        return leaves, priorities, smallest
 
     def _descend(self, remaining: np.ndarray) -> np.ndarray:
         """Walk root → leaf for every value at once; returns the leaf indices.
@@ -344,24 +360,26 @@ class SumTree:
         them say which of those nodes holds each v.  Below it, each level is
         one step for the whole batch: go right iff v >= sum(left child), and
         then subtract the left sum.  Positions are counted within each level,
-        so that the last level's position is the leaf index.
+        so that the last level's position is the leaf index.  (Indexing with
+        ``[]`` and in-place operators: on 64 numbers they cost less than
+        ``take`` and ``out=``.)
         """
-        bounds = self._top_bounds  # bounds[j] = sum of the level's nodes before node j
         position = self._top_search.searchsorted(remaining, side="right")
-        remaining = remaining - bounds.take(position)
-        if not self._child_levels:
+        # bounds[j] = sum of the level's nodes before node j
+        remaining = remaining - self._top_bounds[position]
+        levels = self._child_levels
+        if not levels:
             return position
-        go_right = np.empty(position.shape, dtype=bool)
-        for children in self._child_levels[:-1]:
-            position = position + position  # the left child, one level down
-            left = children.take(position)  # its sum
-            np.greater_equal(remaining, left, out=go_right)
-            remaining -= left * go_right
+        for children in levels[:-1]:
+            position += position  # the left child, one level down
+            left = children[position]  # its sum (a new array: ours to change)
+            go_right = remaining >= left
+            left *= go_right
+            remaining -= left
             position += go_right  # the child we enter
         # The leaves: the same step, without the v left over (no longer needed).
-        position = position + position
-        np.greater_equal(remaining, self._child_levels[-1].take(position), out=go_right)
-        position += go_right
+        position += position
+        position += remaining >= levels[-1][position]
         return position
 
     def _descend_guarded(self, remaining: np.ndarray) -> np.ndarray:

@@ -226,6 +226,22 @@ def test_new_transitions_get_the_largest_priority_seen_so_far():
     assert buffer.tree[slot] == pytest.approx((3.0 + buffer.eps) ** buffer.alpha)
 
 
+@pytest.mark.parametrize("frames, refused", [((41, 42), False), ((41, 42, 43, 44), True)])
+def test_indices_of_slots_overwritten_after_the_sample_are_refused(frames, refused):
+    """The hand-drawn ring's complete slots are 3, 5, 6, 7.  A new episode writes its
+    frames from slot 1 on: 41 42 fill slots 1-2 (the sample stays valid); 41 42 43 44
+    reach slots 3-4, and slot 3 was sampled."""
+    buffer = hand_checked_buffer()
+    batch = buffer.sample(4, beta=0.4)
+    assert sorted(batch.indices.tolist()) == [3, 5, 6, 7]
+    play(buffer, scalar_frames(*frames))
+    if refused:
+        with pytest.raises(ValueError, match="last sample"):
+            buffer.update_priorities(batch.indices, np.ones(4))
+    else:
+        buffer.update_priorities(batch.indices, np.ones(4))
+
+
 def test_sampled_frequencies_follow_priorities():
     buffer = PrioritizedFrameReplayBuffer(64, frame_shape=(1,), stack_size=2, alpha=1.0, seed=1)
     play(buffer, scalar_frames(*range(1, 11)))  # 9 transitions in slots 0..8

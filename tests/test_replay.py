@@ -379,6 +379,43 @@ def test_update_priorities_with_no_indices_is_accepted_after_a_sample():
     assert buffer.sample(4, beta=0.4).indices.size == 4
 
 
+def test_any_of_the_last_sampled_indices_in_any_order_or_form_are_accepted():
+    """Not only the batch's own array: a reversed list of some of its indices works too."""
+    buffer = fill(PrioritizedReplayBuffer(16, obs_shape=(1,), seed=0), 16)
+    batch = buffer.sample(4, beta=0.4)
+    some = [int(i) for i in batch.indices[:3]][::-1]
+    buffer.update_priorities(some, [2.0, 3.0, 4.0])
+    for slot, error in zip(some, [2.0, 3.0, 4.0]):
+        assert np.isclose(buffer.tree[slot], (error + buffer.eps) ** buffer.alpha)
+
+
+def test_batch_indices_changed_by_the_caller_before_the_update_are_checked_again():
+    buffer = fill(PrioritizedReplayBuffer(16, obs_shape=(1,), seed=0), 16)
+    batch = buffer.sample(4, beta=0.4)
+    batch.indices[0] = np.setdiff1d(np.arange(16), batch.indices)[0]  # not sampled
+    state = snapshot(buffer)
+    with pytest.raises(ValueError, match="last sample"):
+        buffer.update_priorities(batch.indices, np.ones(4))
+    assert_same_state(buffer, state)
+
+
+def test_an_add_after_the_sample_refuses_only_indices_of_the_slot_it_overwrote():
+    """Capacity 8, full: the next add overwrites slot 0.  A batch without slot 0 is still
+    accepted after that add; a batch with slot 0 is not."""
+    for with_slot_0 in (False, True):
+        buffer = fill(PrioritizedReplayBuffer(8, obs_shape=(1,), seed=0), 8)
+        buffer.tree.update(0, 1.0 if with_slot_0 else 0.0)  # slot 0 sampled or never
+        batch = buffer.sample(8 if with_slot_0 else 7, beta=0.4)
+        assert (0 in batch.indices) == with_slot_0
+        fill(buffer, 1, start=8)  # overwrites slot 0
+        if with_slot_0:
+            with pytest.raises(ValueError, match="last sample"):
+                buffer.update_priorities(batch.indices, np.ones(batch.indices.size))
+        else:
+            buffer.update_priorities(batch.indices, np.full(batch.indices.size, 3.0))
+            assert np.isclose(buffer.tree[int(batch.indices[0])], (3.0 + buffer.eps) ** 0.6)
+
+
 def test_stale_index_among_fresh_ones_is_refused_and_changes_nothing():
     buffer = fill(PrioritizedReplayBuffer(16, obs_shape=(1,), seed=0), 16)
     buffer.sample(8, beta=0.4)
