@@ -41,7 +41,9 @@ def _run_seed(job):
     from noisy_helpers import Config, train
 
     config = Config.from_dict(config_dict).replace(seed=seed)
-    run = train(config, env_id="CartPole-v1", out=out, progress=False, tensorboard=False)
+    # The seed's folder is this script's: an unfinished or other-config run is replaced.
+    run = train(config, env_id="CartPole-v1", out=out, progress=False, tensorboard=False,
+                overwrite=True)
     return str(run.metrics_path)
 
 

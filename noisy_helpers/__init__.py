@@ -10,6 +10,8 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.targets`     -- ``double_dqn_targets``, ``dqn_targets`` (04)
 * :mod:`noisy_helpers.agent`       -- ``Agent``: acting, training step, target sync (04)
 * :mod:`noisy_helpers.training`    -- ``train``, ``evaluate``, ``read_metrics`` (04)
+* :mod:`noisy_helpers.run_folder`  -- a run folder's rules: marker, verified checkpoints, metrics (04)
+* :mod:`noisy_helpers.interrupts`  -- ``StopRequests``: Ctrl-C and SIGTERM land between steps (04)
 * :mod:`noisy_helpers.plotting`    -- learning curves and σ over training   (04)
 * :mod:`noisy_helpers.video`       -- ``record_episode``, ``show_video``     (04)
 * :mod:`noisy_helpers.atari`       -- ``make_atari_env`` and its wrappers   (05_atari_upndown.ipynb)

@@ -25,13 +25,23 @@ How the paper's pieces fit (Fortunato et al. 2018, Algorithm 1, with Double DQN)
 
 Checkpoints are Keras ``.weights.h5`` for the networks, ``np.savez`` (no
 pickle) for the optimizer's state and JSON for counters: no pickle anywhere.
+``save`` flushes and fsyncs every file it writes; ``load`` is all-or-nothing: it
+reads and checks every file first (into scratch networks) and changes the agent
+only when all of them are sound.
+
+Every public method checks all its arguments before it changes anything: a bad
+input raises ``ValueError`` or ``TypeError`` naming the argument (``batch.rewards``,
+``observation``, ``step``...) and leaves weights, noise, optimizer, RNG and
+counters exactly as they were.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,20 +52,222 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from .config import Config  # noqa: E402
-from .networks import build_q_network, layer_seeds  # noqa: E402
+from .networks import (  # noqa: E402
+    build_q_network, check_network_memory, check_obs_shape, layer_seeds, parameter_bytes,
+)
 from .noisy_dense import noisy_layers  # noqa: E402
 from .replay import linear_schedule  # noqa: E402
 from .targets import double_dqn_targets, dqn_targets  # noqa: E402
 
 __all__ = ["Agent", "huber"]
 
+#: The files of a checkpoint, as :meth:`Agent.save` writes them.
+CHECKPOINT_FILES = ("online.weights.h5", "target.weights.h5", "optimizer.npz", "noise.npz",
+                    "agent.json")
+#: Observation dtypes an agent accepts (numpy kinds: float, signed and unsigned int).
+_OBS_KINDS = "fiu"
+#: A network, two Adam slots and the target network: the copies of the weights an agent holds.
+_WEIGHT_COPIES = 4
 
 
 def huber(x, delta: float = 1.0):
     """Huber loss: x²/2 for |x| <= delta, delta·(|x| − delta/2) beyond (Mnih et al. 2015)."""
+    if isinstance(delta, (bool, np.bool_)) or not isinstance(delta, (int, float, np.floating)):
+        raise TypeError(f"delta must be a finite number > 0, got {delta!r}")
+    if not (math.isfinite(delta) and delta > 0):
+        raise ValueError(f"delta must be a finite number > 0, got {delta!r}")
     abs_x = tf.abs(x)
     quadratic = tf.minimum(abs_x, delta)
     return 0.5 * quadratic**2 + delta * (abs_x - quadratic)
+
+
+# ------------------------------------------------------------------ argument checks
+def _short(value, limit: int = 80) -> str:
+    """``repr(value)`` on one line, at most ``limit`` characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _is_int(value) -> bool:
+    """An int or numpy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_step(step) -> int:
+    """``step`` (the schedule's environment step) is an int >= 0."""
+    if not _is_int(step):
+        raise TypeError(f"step must be an int >= 0, got {_short(step)}")
+    if step < 0:
+        raise ValueError(f"step must be an int >= 0, got {step}")
+    return int(step)
+
+
+def _check_n_actions(n_actions) -> int:
+    if not _is_int(n_actions):
+        raise TypeError(f"n_actions must be an int >= 1, got {_short(n_actions)}")
+    if n_actions < 1:
+        raise ValueError(f"n_actions must be an int >= 1, got {n_actions}")
+    return int(n_actions)
+
+
+def _check_obs_dtype(obs_dtype, network: str) -> np.dtype:
+    """A numeric numpy dtype (uint8 for the Nature network's frames)."""
+    if obs_dtype is None:
+        raise TypeError("obs_dtype must be a numpy dtype such as float32, got None")
+    try:
+        dtype = np.dtype(obs_dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"obs_dtype must be a numpy dtype such as float32, got "
+                        f"{_short(obs_dtype)}") from None
+    if dtype.kind not in _OBS_KINDS:
+        raise TypeError(f"obs_dtype must be a float or integer dtype, got {dtype}")
+    if network == "nature" and dtype != np.uint8:
+        raise ValueError(f"obs_dtype must be uint8 for the Nature network, got {dtype}")
+    return dtype
+
+
+def _first_bad(mask: np.ndarray) -> tuple:
+    """The index of the first True of ``mask`` (for messages)."""
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), mask.shape))
+    return index if len(index) != 1 else index[0]
+
+
+def _vector(value, name: str, size: int, dtype=np.float32) -> np.ndarray:
+    """``value`` as a (size,) float array of finite numbers; raises naming ``name``."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+    if array.shape != (size,):
+        raise ValueError(f"{name} must have shape ({size},) like batch.obs, got {array.shape}")
+    with np.errstate(over="ignore"):  # values beyond float32's range become inf
+        cast = array.astype(dtype, copy=False)
+    finite = np.isfinite(cast)
+    if not finite.all():
+        index = _first_bad(~finite)
+        raise ValueError(f"{name} must be finite, got {array[index]} at index {index}")
+    return cast
+
+
+def _as_path(directory, name: str = "directory") -> Path:
+    if isinstance(directory, (bool, np.bool_)) or not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or a path, got {_short(directory)}")
+    if not str(directory):
+        raise ValueError(f"{name} must not be empty, got {directory!r}")
+    return Path(directory)
+
+
+# ------------------------------------------------------------------ checkpoint files
+def _bad_file(directory: Path, name: str, problem: str) -> ValueError:
+    """The one error of a load that found ``name`` broken."""
+    return ValueError(f"checkpoint file {name!r} in {str(directory)!r} {problem}")
+
+
+def _unreadable(directory: Path, name: str, error: BaseException) -> ValueError:
+    message = " ".join(str(error).split())[:200]
+    return _bad_file(directory, name, f"is unreadable (truncated or corrupted: "
+                                      f"{type(error).__name__}: {message})")
+
+
+def _require_file(directory: Path, name: str) -> Path:
+    path = directory / name
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint file {name!r} in {str(directory)!r} is missing")
+    return path
+
+
+def _fsync_file(path: Path) -> None:
+    """Flush ``path``'s data to the disk (after a writer that does not expose its file)."""
+    with open(path, "rb+") as file:
+        os.fsync(file.fileno())
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the directory's entries (new file names) durable too, where the OS allows."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_npz(path: Path, arrays: dict) -> None:
+    with open(path, "wb") as file:
+        np.savez(file, **arrays)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _check_values(directory: Path, name: str, key: str, array: np.ndarray) -> None:
+    """No NaN or inf in float arrays, no negative counters in int arrays."""
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise _bad_file(directory, name, f"holds non-finite values in {key!r}")
+    if array.dtype.kind == "i" and array.size and array.min() < 0:
+        raise _bad_file(directory, name, f"holds a negative counter in {key!r}: {array.min()}")
+
+
+def _read_npz(directory: Path, name: str, expected: dict) -> dict:
+    """Every array of ``name``, read fully, with exactly the keys, shapes and dtypes of
+    ``expected`` (``{key: (shape, dtype)}``)."""
+    path = _require_file(directory, name)
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            keys = list(arrays.files)
+            values = {key: arrays[key] for key in keys}
+    except Exception as error:  # BadZipFile, zlib.error, EOFError, OSError, ValueError...
+        raise _unreadable(directory, name, error) from error
+    if sorted(keys) != sorted(expected):
+        missing = sorted(set(expected) - set(keys))
+        extra = sorted(set(keys) - set(expected))
+        raise _bad_file(directory, name, f"does not match this agent ({len(keys)} arrays, "
+                                         f"{len(expected)} expected; missing {missing[:5]}, "
+                                         f"unexpected {extra[:5]})")
+    for key, (shape, dtype) in expected.items():
+        array = values[key]
+        if array.shape != tuple(shape) or array.dtype != dtype:
+            raise _bad_file(directory, name, f"does not match this agent ({key!r} has shape "
+                                             f"{array.shape} {array.dtype}, expected "
+                                             f"{tuple(shape)} {np.dtype(dtype)})")
+        _check_values(directory, name, key, array)
+    return values
+
+
+def _h5_datasets(path: Path) -> list:
+    """(name, shape, dtype) of every dataset in an HDF5 file, each read fully."""
+    import h5py
+
+    found = []
+    with h5py.File(path, "r") as file:
+        def visit(name, item):
+            if isinstance(item, h5py.Dataset):
+                found.append((name, item[()]))
+        file.visititems(visit)
+    return found
+
+
+def _check_rng_state(directory: Path, state, bit_generator: str) -> None:
+    """``state`` sets a throwaway generator of the same kind and reads back identically."""
+    try:
+        generator = getattr(np.random, bit_generator)()
+        generator.state = state
+        sound = generator.state == state
+    except Exception as error:  # TypeError, ValueError, KeyError, OverflowError...
+        raise _bad_file(directory, "agent.json",
+                        f"has an invalid 'rng' state ({type(error).__name__}: "
+                        f"{_short(str(error), 120)})") from error
+    if not sound:
+        raise _bad_file(directory, "agent.json", f"has an invalid 'rng' state {_short(state)}")
 
 
 class Agent:
@@ -63,25 +275,38 @@ class Agent:
 
     Args:
         config: the run's :class:`~noisy_helpers.Config`.
-        obs_shape: shape of one observation.
-        n_actions: number of discrete actions.
-        obs_dtype: dtype of observations (float32 for CartPole).
+        obs_shape: shape of one observation (ints >= 1; an int ``n`` means ``(n,)``).
+        n_actions: number of discrete actions (an int >= 1).
+        obs_dtype: dtype of observations (float32 for CartPole, uint8 for Atari frames).
     """
 
     def __init__(self, config: Config, obs_shape, n_actions: int, obs_dtype=np.float32):
         if not isinstance(config, Config):
             raise TypeError(f"config must be a noisy_helpers.Config, got {type(config).__name__}")
-        self.config = config
-        self.obs_shape = tuple(int(d) for d in np.atleast_1d(obs_shape))
-        self.n_actions = int(n_actions)
-        self.obs_dtype = np.dtype(obs_dtype)
-        online_seed, target_seed, action_seed = layer_seeds(config.seed, 3)
+        obs_shape = check_obs_shape(obs_shape)
+        n_actions = _check_n_actions(n_actions)
+        obs_dtype = _check_obs_dtype(obs_dtype, config.network)
         network = dict(
-            obs_shape=self.obs_shape, n_actions=self.n_actions,
+            obs_shape=obs_shape, n_actions=n_actions,
             hidden_sizes=config.hidden_sizes, noisy=config.noisy,
             noisy_hidden=config.noisy_hidden, sigma0=config.sigma0,
             factorised=config.factorised, kind=config.network,
         )
+        if config.network == "nature" and len(obs_shape) != 3:
+            raise ValueError(f"obs_shape must be (stack, height, width) for the Nature network, "
+                             f"got {obs_shape}")
+        if config.network == "mlp" and len(obs_shape) != 1:
+            raise ValueError(f"obs_shape must be 1-D for the MLP, got {obs_shape}")
+        weights = parameter_bytes(obs_shape, n_actions, config.hidden_sizes, config.noisy,
+                                  config.noisy_hidden, config.factorised, config.network)
+        check_network_memory(weights, obs_shape, n_actions, config.hidden_sizes, _WEIGHT_COPIES)
+
+        self.config = config
+        self.obs_shape = obs_shape
+        self.n_actions = n_actions
+        self.obs_dtype = obs_dtype
+        self._network = network  # build_q_network's arguments, for load's scratch networks
+        online_seed, target_seed, action_seed = layer_seeds(config.seed, 3)
         self.online = build_q_network(**network, seed=online_seed, name="online")
         # Its own seed: the target network's noise is independent of the online one's.
         self.target = build_q_network(**network, seed=target_seed, name="target")
@@ -121,6 +346,99 @@ class Agent:
         )
         self._reset_noise = tf.function(self._reset_noise_graph).get_concrete_function()
 
+    # ------------------------------------------------------ input checks
+    def _observations(self, value, name: str, batched: bool) -> np.ndarray:
+        """``value`` as observations of this agent's shape and dtype, checked: numbers, the
+        right shape (a non-empty batch if ``batched``), finite (float dtypes only: uint8
+        frames are taken as they are) and within the dtype's range."""
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{name} must be an array of numbers, got {_short(value)} "
+                            f"({error})") from None
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+        if batched:
+            if array.ndim != len(self.obs_shape) + 1 or array.shape[1:] != self.obs_shape:
+                expected = ", ".join(["batch", *map(str, self.obs_shape)])
+                raise ValueError(f"{name} must have shape ({expected}), got shape {array.shape}")
+            if array.shape[0] < 1:
+                raise ValueError(f"{name} must hold at least one observation, got shape "
+                                 f"{array.shape}")
+        elif array.shape != self.obs_shape:
+            raise ValueError(f"{name} must have shape {self.obs_shape}, got shape {array.shape}")
+        return self._cast_observations(array, name)
+
+    def _cast_observations(self, array: np.ndarray, name: str) -> np.ndarray:
+        """``array`` in ``obs_dtype``; refuses NaN/inf, and values the cast would change."""
+        dtype = self.obs_dtype
+        if dtype.kind == "f":
+            with np.errstate(over="ignore"):  # values beyond the dtype's range become inf
+                cast = array.astype(dtype, copy=False)
+            finite = np.isfinite(cast)
+            if not finite.all():
+                index = _first_bad(~finite)
+                raise ValueError(f"{name} must be finite, got {array[index]} at index {index}")
+            return cast
+        if array.dtype == dtype:
+            return array  # e.g. uint8 frames: nothing to check
+        if array.dtype.kind == "f":
+            bad = ~np.isfinite(array) | (array != np.floor(array))
+            if bad.any():
+                index = _first_bad(bad)
+                raise ValueError(f"{name} must hold whole numbers for obs_dtype {dtype}, got "
+                                 f"{array[index]} at index {index}")
+        info = np.iinfo(dtype)
+        low, high = array.min(), array.max()
+        if low < info.min or high > info.max:
+            raise ValueError(f"{name} must be in [{info.min}, {info.max}] for obs_dtype {dtype}, "
+                             f"got values in [{low}, {high}]")
+        return array.astype(dtype)
+
+    def _actions(self, value, size: int) -> np.ndarray:
+        """``batch.actions`` as int64, checked: integers, (size,), in [0, n_actions)."""
+        array = np.asarray(value)
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"batch.actions must be integers, got dtype {array.dtype}")
+        if array.shape != (size,):
+            raise ValueError(f"batch.actions must have shape ({size},) like batch.obs, got "
+                             f"{array.shape}")
+        low, high = array.min(), array.max()
+        if low < 0 or high >= self.n_actions:
+            bad = low if low < 0 else high
+            raise ValueError(f"batch.actions must be in [0, {self.n_actions}), got {bad} at index "
+                             f"{int(np.argmax(array == bad))}")
+        return array.astype(np.int64, copy=False)
+
+    def _check_batch(self, batch) -> tuple:
+        """The six fields the training step uses, checked and converted, in its order."""
+        fields = {}
+        for field in ("obs", "actions", "rewards", "next_obs", "dones", "weights"):
+            try:
+                fields[field] = getattr(batch, field)
+            except AttributeError:
+                raise TypeError(f"batch must be a replay Batch with a field {field!r} "
+                                f"(batch.{field}), got {type(batch).__name__}") from None
+        obs = self._observations(fields["obs"], "batch.obs", batched=True)
+        size = len(obs)
+        next_obs = self._observations(fields["next_obs"], "batch.next_obs", batched=True)
+        if len(next_obs) != size:
+            raise ValueError(f"batch.next_obs must have {size} rows like batch.obs, got "
+                             f"{len(next_obs)}")
+        actions = self._actions(fields["actions"], size)
+        rewards = _vector(fields["rewards"], "batch.rewards", size)
+        dones = _vector(fields["dones"], "batch.dones", size)
+        bad = (dones != 0) & (dones != 1)
+        if bad.any():
+            index = int(np.argmax(bad))
+            raise ValueError(f"batch.dones must be 0 or 1, got {dones[index]} at index {index}")
+        weights = _vector(fields["weights"], "batch.weights", size)
+        if weights.min() < 0:
+            index = int(np.argmin(weights))
+            raise ValueError(f"batch.weights must be >= 0, got {weights[index]} at index "
+                             f"{index}")
+        return obs, actions, rewards, next_obs, dones, weights
+
     # ------------------------------------------------------------ acting
     def _greedy_actions_graph(self, observations):
         q_values = self.online(observations, training=False)  # (batch, n_actions)
@@ -128,17 +446,14 @@ class Agent:
 
     def greedy_actions(self, observations) -> np.ndarray:
         """argmax_a Q_online(s, a) for a batch of observations, with the current noise."""
-        observations = tf.convert_to_tensor(np.asarray(observations, dtype=self.obs_dtype))
-        return self._greedy_actions(observations).numpy()
+        observations = self._observations(observations, "observations", batched=True)
+        return self._greedy_actions(tf.convert_to_tensor(observations)).numpy()
 
     def act(self, observation, step: int = 0) -> int:
         """The action for one observation: greedy on the noisy Q (NoisyNet, no ε), or
         ε-greedy with ε = epsilon(step) when the network is not noisy."""
-        observation = np.asarray(observation, dtype=self.obs_dtype)
-        if observation.shape != self.obs_shape:
-            raise ValueError(
-                f"observation must have shape {self.obs_shape}, got {observation.shape}"
-            )
+        step = _check_step(step)
+        observation = self._observations(observation, "observation", batched=False)
         if not self.config.noisy and self.rng.random() < self.epsilon(step):
             return int(self.rng.integers(self.n_actions))
         return int(self._greedy_actions(tf.convert_to_tensor(observation[None])).numpy()[0])
@@ -147,6 +462,7 @@ class Agent:
         """Actions for a batch of observations, one per environment (vectorised envs):
         greedy on the noisy Q-values, or ε-greedy (one coin per environment) when the
         network is not noisy."""
+        step = _check_step(step)
         actions = self.greedy_actions(observations)
         if not self.config.noisy:
             explore = self.rng.random(actions.size) < self.epsilon(step)
@@ -215,16 +531,14 @@ class Agent:
         """One gradient step on a replay ``Batch``; returns ``(loss, |δ|)`` as numpy.
 
         Afterwards the noise of both networks is redrawn (``config.noise_resample == "step"``,
-        the paper's choice; with ``"episode"`` the training loop redraws it instead)."""
-        convert = tf.convert_to_tensor
-        loss, abs_td = self._train_step(
-            convert(np.asarray(batch.obs, dtype=self.obs_dtype)),
-            convert(np.asarray(batch.actions, dtype=np.int64)),
-            convert(np.asarray(batch.rewards, dtype=np.float32)),
-            convert(np.asarray(batch.next_obs, dtype=self.obs_dtype)),
-            convert(np.asarray(batch.dones, dtype=np.float32)),
-            convert(np.asarray(batch.weights, dtype=np.float32)),
-        )
+        the paper's choice; with ``"episode"`` the training loop redraws it instead).
+
+        The batch is checked first, in numpy: observations of the right shape (finite, for
+        float dtypes), integer actions in [0, n_actions), finite rewards, dones 0 or 1, finite
+        weights >= 0, one batch size.  A bad field raises naming it (``batch.rewards``...)
+        before the noise, the weights or Adam's state change."""
+        tensors = [tf.convert_to_tensor(value) for value in self._check_batch(batch)]
+        loss, abs_td = self._train_step(*tensors)
         self.train_steps += 1
         return float(loss), abs_td.numpy()
 
@@ -262,65 +576,171 @@ class Agent:
 
     def save(self, directory) -> None:
         """Write ``online.weights.h5``, ``target.weights.h5``, ``optimizer.npz``,
-        ``noise.npz`` and ``agent.json`` into ``directory`` (created if missing)."""
-        directory = Path(directory)
+        ``noise.npz`` and ``agent.json`` into ``directory`` (created if missing), each
+        flushed and fsynced (and the directory's entries too)."""
+        directory = _as_path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.online.save_weights(directory / "online.weights.h5")
-        self.target.save_weights(directory / "target.weights.h5")
-        np.savez(
-            directory / "optimizer.npz",
-            **{f"v{i}": v.numpy() for i, v in enumerate(self.optimizer.variables)},
-        )
+        for name, model in (("online.weights.h5", self.online),
+                            ("target.weights.h5", self.target)):
+            model.save_weights(directory / name)
+            _fsync_file(directory / name)
+        _write_npz(directory / "optimizer.npz",
+                   {f"v{i}": v.numpy() for i, v in enumerate(self.optimizer.variables)})
         # The noise and the state of its generators: `.weights.h5` does not hold the
         # generators' state, and a resumed run should draw the noise it would have drawn.
-        np.savez(directory / "noise.npz", **{
-            f"{name}{i}": v.numpy()
-            for name, model in (("online", self.online), ("target", self.target))
-            for i, v in enumerate(model.non_trainable_variables)
-        })
+        _write_npz(directory / "noise.npz", {
+            key: variable.numpy() for key, variable in self._noise_variables().items()})
         state = dict(
             architecture=self._architecture(), train_steps=self.train_steps,
             rng=self.rng.bit_generator.state,
         )
-        (directory / "agent.json").write_text(json.dumps(state, indent=1))
+        _write_text(directory / "agent.json", json.dumps(state, indent=1))
+        _fsync_directory(directory)
+
+    def _noise_variables(self) -> dict:
+        """``noise.npz``'s keys and the variables they hold: every non-trainable variable
+        (noise and noise-generator state) of both networks."""
+        return {f"{name}{i}": variable
+                for name, model in (("online", self.online), ("target", self.target))
+                for i, variable in enumerate(model.non_trainable_variables)}
 
     def load(self, directory, weights_only: bool = False) -> None:
-        """Load what :meth:`save` wrote.  A checkpoint of another architecture raises
-        ``ValueError`` saying what differs, before anything is changed.
+        """Load what :meth:`save` wrote, all or nothing.
+
+        Every file is read and checked before the agent changes: ``agent.json`` (its
+        architecture must be this agent's, ``train_steps`` an int >= 0, ``rng`` a valid
+        generator state), the ``.weights.h5`` files (loaded into scratch networks of this
+        architecture), ``optimizer.npz`` and ``noise.npz`` (the arrays, shapes and dtypes of
+        this agent's variables, all finite).  A missing directory or file raises
+        ``FileNotFoundError``; any other problem one ``ValueError`` naming the file; either
+        way the agent is exactly as before.
 
         ``weights_only``: the networks only (to evaluate or watch an agent, not to continue
         training it); a checkpoint without ``target.weights.h5`` (an exported agent) then
         gets a target network copied from the online one."""
-        directory = Path(directory)
-        state_path = directory / "agent.json"
-        if not state_path.exists():
-            raise FileNotFoundError(f"no agent checkpoint in {str(directory)!r} (agent.json missing)")
-        state = json.loads(state_path.read_text())
+        directory = _as_path(directory)
+        if not isinstance(weights_only, (bool, np.bool_)):
+            raise TypeError(f"weights_only must be a bool, got {_short(weights_only)}")
+        if not directory.is_dir():
+            what = "not a directory" if directory.exists() else "no such directory"
+            raise FileNotFoundError(f"no agent checkpoint in {str(directory)!r} ({what})")
+        if not (directory / "agent.json").is_file():
+            raise FileNotFoundError(f"no agent checkpoint in {str(directory)!r} (agent.json "
+                                    f"missing)")
+        state = self._read_state(directory)
+        updates = self._read_network(directory, "online.weights.h5", self.online)
+        if (directory / "target.weights.h5").exists() or not weights_only:
+            updates += self._read_network(directory, "target.weights.h5", self.target)
+        else:  # an exported agent (export_agent) ships the online network only: the target
+            # gets the online network's trainable weights (as sync_target), its noise stays
+            trainable = len(self.online.trainable_variables)  # they come first in `updates`
+            updates += [(variable, value) for variable, (_, value)
+                        in zip(self.target.trainable_variables, updates[:trainable])]
+        if not weights_only:
+            updates += self._read_optimizer(directory)
+            noise = _read_npz(directory, "noise.npz", {
+                key: (tuple(v.shape), np.dtype(v.dtype))
+                for key, v in self._noise_variables().items()})
+            updates += [(variable, noise[key])
+                        for key, variable in self._noise_variables().items()]
+        self._assign_all(updates)
+        if not weights_only:
+            self.train_steps = state["train_steps"]
+            self.rng.bit_generator.state = state["rng"]
+
+    def _read_state(self, directory: Path) -> dict:
+        """``agent.json``, parsed and checked: this agent's architecture, ``train_steps`` an
+        int >= 0 and ``rng`` a state this agent's bit generator accepts."""
+        name = "agent.json"
+        try:
+            data = (directory / name).read_bytes()
+        except OSError as error:
+            raise _unreadable(directory, name, error) from error
+        try:
+            state = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
+            raise _bad_file(directory, name, f"is unreadable (not valid JSON: "
+                                             f"{type(error).__name__}: "
+                                             f"{_short(str(error), 120)})") from error
+        if not isinstance(state, dict):
+            raise _bad_file(directory, name, f"must hold a JSON object, got "
+                                             f"{type(state).__name__}")
+        missing = [key for key in ("architecture", "train_steps", "rng") if key not in state]
+        if missing:
+            raise _bad_file(directory, name, f"lacks the keys {missing}")
         saved, mine = state["architecture"], self._architecture()
+        if not isinstance(saved, dict):
+            raise _bad_file(directory, name, f"has an 'architecture' that is not an object: "
+                                             f"{_short(saved)}")
         different = {k: (saved.get(k), v) for k, v in mine.items() if saved.get(k) != v}
         if different:
             details = ", ".join(f"{k}: checkpoint {a!r} vs this agent {b!r}"
                                 for k, (a, b) in different.items())
-            raise ValueError(f"checkpoint in {str(directory)!r} is for another network ({details})")
-        self.online.load_weights(directory / "online.weights.h5")
-        if weights_only and not (directory / "target.weights.h5").exists():
-            self.sync_target()  # an exported agent (export_agent) ships the online network only
-            return
-        self.target.load_weights(directory / "target.weights.h5")
-        if weights_only:
-            return
-        with np.load(directory / "optimizer.npz", allow_pickle=False) as arrays:
-            values = [arrays[f"v{i}"] for i in range(len(arrays.files))]
-        if len(values) != len(self.optimizer.variables):
-            raise ValueError(
-                f"optimizer.npz holds {len(values)} variables, this agent's optimizer has "
-                f"{len(self.optimizer.variables)}"
-            )
-        for variable, value in zip(self.optimizer.variables, values):
-            variable.assign(value)
-        with np.load(directory / "noise.npz", allow_pickle=False) as arrays:
-            for name, model in (("online", self.online), ("target", self.target)):
-                for i, variable in enumerate(model.non_trainable_variables):
-                    variable.assign(arrays[f"{name}{i}"])
-        self.train_steps = int(state["train_steps"])
-        self.rng.bit_generator.state = state["rng"]
+            raise _bad_file(directory, name, f"is for another network ({details})")
+        steps = state["train_steps"]
+        if not _is_int(steps) or steps < 0:
+            raise _bad_file(directory, name, f"has 'train_steps' {_short(steps)}, not an "
+                                             f"int >= 0")
+        _check_rng_state(directory, state["rng"], type(self.rng.bit_generator).__name__)
+        return state
+
+    def _read_network(self, directory: Path, name: str, live) -> list:
+        """``name`` loaded into a scratch network of this architecture and checked against
+        the file's own datasets; returns ``[(live variable, value)]`` for the variables a
+        ``.weights.h5`` holds (the trainable ones and the noise)."""
+        path = _require_file(directory, name)
+        scratch = build_q_network(**self._network, seed=0, name=live.name)
+        try:
+            datasets = _h5_datasets(path)
+        except Exception as error:  # OSError, KeyError, RuntimeError... from h5py
+            raise _unreadable(directory, name, error) from error
+        try:
+            with warnings.catch_warnings():
+                # Keras warns (and skips) where the file lacks a layer; the comparison of
+                # the file's datasets with this architecture below refuses such a file.
+                warnings.simplefilter("ignore")
+                scratch.load_weights(path)
+        except ValueError as error:  # Keras: the file's layers or shapes are not this network's
+            message = " ".join(str(error).split())[:200]
+            raise _bad_file(directory, name, f"does not match this agent's network "
+                                             f"(Keras: {message})") from error
+        except Exception as error:  # OSError, KeyError... from h5py while Keras reads
+            raise _unreadable(directory, name, error) from error
+        pairs = list(zip(_saved_variables(live), _saved_variables(scratch)))
+        expected = sorted(tuple(v.shape) for v, _ in pairs)
+        found = sorted(tuple(array.shape) for _, array in datasets)
+        if expected != found:
+            raise _bad_file(directory, name, f"does not match this agent ({len(found)} arrays, "
+                                             f"{len(expected)} expected)")
+        values = [(variable, np.array(source.numpy())) for variable, source in pairs]
+        for variable, value in values:
+            if not np.isfinite(value).all():
+                raise _bad_file(directory, name, f"holds non-finite values in "
+                                                 f"{variable.path!r}")
+        return values
+
+    def _read_optimizer(self, directory: Path) -> list:
+        """``optimizer.npz`` checked against Adam's variables (iterations, slots)."""
+        variables = self.optimizer.variables
+        arrays = _read_npz(directory, "optimizer.npz", {
+            f"v{i}": (tuple(v.shape), np.dtype(v.dtype)) for i, v in enumerate(variables)})
+        return [(variable, arrays[f"v{i}"]) for i, variable in enumerate(variables)]
+
+    @staticmethod
+    def _assign_all(updates: list) -> None:
+        """Assign every ``(variable, value)``; if one fails, put all back as they were."""
+        previous = [(variable, np.array(variable.numpy())) for variable, _ in updates]
+        try:
+            for variable, value in updates:
+                variable.assign(value)
+        except Exception:
+            for variable, value in previous:
+                variable.assign(value)
+            raise
+
+
+def _saved_variables(model) -> list:
+    """The variables a ``.weights.h5`` of ``model`` holds, in a fixed order: the trainable
+    ones, then each NoisyDense's noise (not the noise generators' state)."""
+    return list(model.trainable_variables) + [
+        variable for layer in noisy_layers(model) for variable in layer.noise_variables]

@@ -10,7 +10,8 @@ Examples::
 
 Every field of :class:`~noisy_helpers.Config` is a flag of ``train`` (``--learning-rate``,
 ``--no-noisy``, ...), documented in ``--help`` by the field's own docstring.  A bad flag,
-value or environment id prints one line and exits with code 2.
+value, environment id, run folder or damaged checkpoint prints one line and exits with code 2,
+having changed nothing on disk.
 """
 
 from __future__ import annotations
@@ -110,7 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "'{\"size\": 10}' for noisy_helpers/DeepSea-v0")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its checkpoint (only "
-                            "--total-steps may change)")
+                            "--total-steps may change, and it must grow)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run already in --out (its own files only; a folder "
+                            "that is not a noisy_helpers run is always refused)")
     train.add_argument("--small", action="store_true",
                        help="start from Config.small() (Atari: a tiny Config.atari()), the "
                             "CI budget")
@@ -136,7 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
                                "seeds seed, seed + 1, ...). Random scores vary a lot from game "
                                "to game, so a mean over more games is a steadier baseline")
     evaluate.add_argument("--video", type=Path, default=None,
-                          help="also record the first episode to this .mp4 file")
+                          help="also record the first episode to this .mp4 file (a new file, "
+                               "unless --overwrite)")
+    evaluate.add_argument("--overwrite", action="store_true",
+                          help="let --video replace an existing file")
 
     export = commands.add_parser(
         "export", help="copy a trained agent (online weights, config, metrics) to ship it",
@@ -144,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "state.json) and metrics.csv from a run into a new directory.",
     )
     export.add_argument("--run", required=True, type=Path, help="run directory (from train)")
-    export.add_argument("--out", required=True, type=Path, help="directory to write")
+    export.add_argument("--out", required=True, type=Path,
+                        help="directory to write: absent or empty, or an earlier export with "
+                             "--overwrite")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace the exported agent (or run) already in --out")
 
     plot = commands.add_parser("plot", help="write learning_curve.png and sigma.png of a run")
     plot.add_argument("--run", required=True, type=Path, help="run directory (from train)")
@@ -179,7 +190,7 @@ def _train(args, parser) -> int:
         saved = load_run_state(args.out)
         base = Config.from_dict(saved["config"])
         env_id = args.env or saved["env_id"]
-        env_kwargs = saved.get("env_kwargs", {}) if args.env_kwargs is None else args.env_kwargs
+        env_kwargs = saved["env_kwargs"] if args.env_kwargs is None else args.env_kwargs
     else:
         env_id = args.env or "CartPole-v1"
         env_kwargs = args.env_kwargs
@@ -187,10 +198,13 @@ def _train(args, parser) -> int:
     config = _config_from(args, base)
     try:
         run = train(config, env_id=env_id, out=args.out, resume=args.resume,
-                    progress=not args.no_progress, env_kwargs=env_kwargs)
+                    progress=not args.no_progress, env_kwargs=env_kwargs,
+                    overwrite=args.overwrite)
     except KeyboardInterrupt:
         return 130
-    print(f"Trained {config.total_steps} steps on {env_id}. Run directory: {run.directory}")
+    step = load_run_state(run.directory)["step"]
+    print(f"Trained to step {step} of {config.total_steps} on {env_id}. "
+          f"Run directory: {run.directory}")
     print(f"  metrics:    {run.metrics_path}")
     print(f"  checkpoint: {run.directory / 'checkpoint'}")
     return 0
@@ -199,17 +213,26 @@ def _train(args, parser) -> int:
 def _evaluate(args, parser) -> int:
     import numpy as np
 
-    from .training import evaluate, load_run_state, make_env, random_policy_returns, resample_every
+    from . import run_folder
+    from .training import evaluate, make_env, random_policy_returns, resample_every
 
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
     if args.random_episodes is not None and args.random_episodes < 1:
         parser.error(f"--random-episodes must be >= 1, got {args.random_episodes}")
-    if args.video is not None and args.video.suffix != ".mp4":
-        parser.error(f"--video must be an .mp4 path, got {str(args.video)!r}")
-    saved = load_run_state(args.run)
-    config = Config.from_dict(saved["config"])
-    env_id, env_kwargs = saved["env_id"], saved.get("env_kwargs", {})
+    if not 0 <= args.seed < 2**31:
+        parser.error(f"--seed must be in [0, 2**31), got {args.seed}")
+    if args.video is not None:
+        if args.video.suffix != ".mp4":
+            parser.error(f"--video must be an .mp4 path, got {str(args.video)!r}")
+        if args.video.exists() and not args.overwrite:
+            parser.error(f"--video {str(args.video)!r} exists; pass --overwrite to replace it")
+        if not args.video.parent.is_dir():
+            parser.error(f"--video: folder {str(args.video.parent)!r} does not exist")
+    run = run_folder.require_run_folder(args.run, "--run")
+    checkpoint = run_folder.find_checkpoint(run, run_folder.EXPORTED_FILES)
+    saved = run_folder.read_state(checkpoint)
+    config, env_id, env_kwargs = saved["config"], saved["env_id"], saved["env_kwargs"]
     envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(args.episodes)]
 
     from .agent import Agent
@@ -217,7 +240,7 @@ def _evaluate(args, parser) -> int:
     probe = envs[0]
     agent = Agent(config, probe.observation_space.shape, probe.action_space.n,
                   probe.observation_space.dtype)
-    agent.load(args.run / "checkpoint", weights_only=True)
+    run_folder.load_checkpoint(checkpoint, agent)  # verified first; the networks only
     seeds = [args.seed + i for i in range(args.episodes)]
     returns = evaluate(agent, envs, seeds, noise=args.noise,
                        resample_every=resample_every(config))
@@ -249,9 +272,9 @@ def _evaluate(args, parser) -> int:
 
 
 def _export(args, parser) -> int:
-    from .training import export_agent
+    from .run_folder import export_agent
 
-    out = export_agent(args.run, args.out)
+    out = export_agent(args.run, args.out, overwrite=args.overwrite)
     size = sum(p.stat().st_size for p in (out / "checkpoint").iterdir())
     print(f"exported {args.run} to {out} ({size / 1e6:.1f} MB of checkpoint)")
     return 0
@@ -259,8 +282,9 @@ def _export(args, parser) -> int:
 
 def _plot(args, parser) -> int:
     from .plotting import save_run_plots
+    from .run_folder import require_run_folder
 
-    for path in save_run_plots(args.run):
+    for path in save_run_plots(require_run_folder(args.run, "--run")):
         print(f"wrote {path}")
     return 0
 
@@ -270,9 +294,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     command = {"train": _train, "evaluate": _evaluate, "export": _export,
                "plot": _plot}[args.command]
+    if args.command in ("train", "evaluate"):
+        from ._tensorflow import import_tensorflow
+
+        import_tensorflow()  # without its start-up block on the terminal
     try:
         return command(args, parser)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError, OSError) as error:  # OSError: FileNotFoundError, disk full...
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         parser.exit(2, f"{parser.prog} {args.command}: error: {message}\n")
 

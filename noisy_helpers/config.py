@@ -20,9 +20,27 @@ from dataclasses import dataclass
 __all__ = ["Config"]
 
 
+def _short(value, limit: int = 80) -> str:
+    """``repr(value)`` on one line, cut to ``limit`` characters (a message shows the bad value)."""
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _check(condition: bool, name: str, value, requirement: str) -> None:
+    """Raise ``ValueError("Config.<name> must be <requirement>, got <value>")`` if not ok."""
     if not condition:
-        raise ValueError(f"Config.{name} must be {requirement}, got {value!r}")
+        raise ValueError(f"Config.{name} must be {requirement}, got {_short(value)}")
+
+
+def _is_int(value) -> bool:
+    """A true int (not a bool, which Python counts as an int)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+#: The widest hidden layer a Config accepts (a guard against typos such as 2560000).
+MAX_HIDDEN_SIZE = 65_536
+#: Seeds must fit numpy's and Keras' global seeding (``keras.utils.set_random_seed``).
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -168,30 +186,41 @@ class Config:
     """Environment steps between checkpoints (one is also written at the end and on Ctrl-C)."""
 
     def __post_init__(self):
+        """Check every field: type, range, finiteness; bools are not ints and ints not bools."""
+        self._check_ints()
+        self._check_flags_and_choices()
+        self._check_numbers()
+        _check(self.batch_size <= self.buffer_size, "batch_size", self.batch_size,
+               f"<= buffer_size ({self.buffer_size})")
+
+    def _check_ints(self) -> None:
+        """Counts, periods and sizes: ints (not bools) in range."""
         for name in (
             "total_steps", "batch_size", "buffer_size", "train_frequency",
             "target_update_period", "eval_period", "eval_episodes", "checkpoint_period",
             "epsilon_decay_steps", "num_envs",
         ):
             value = getattr(self, name)
-            _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-                   name, value, "an int >= 1")
-        for name in ("seed", "learning_starts"):
-            value = getattr(self, name)
-            _check(isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-                   name, value, "an int >= 0")
+            _check(_is_int(value) and value >= 1, name, value, "an int >= 1")
+        _check(_is_int(self.learning_starts) and self.learning_starts >= 0, "learning_starts",
+               self.learning_starts, "an int >= 0")
+        _check(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed", self.seed,
+               f"an int in [0, {MAX_SEED}]")
+        _check(isinstance(self.hidden_sizes, tuple) and all(
+            _is_int(h) and 1 <= h <= MAX_HIDDEN_SIZE for h in self.hidden_sizes),
+            "hidden_sizes", self.hidden_sizes, f"a tuple of ints in [1, {MAX_HIDDEN_SIZE}]")
+
+    def _check_flags_and_choices(self) -> None:
+        """Switches are bools (not 0/1); named choices are one of their strings."""
         for name in ("noisy", "noisy_hidden", "factorised", "double", "prioritized"):
             _check(isinstance(getattr(self, name), bool), name, getattr(self, name), "a bool")
-        _check(self.network in ("mlp", "nature"), "network", self.network, "'mlp' or 'nature'")
-        _check(self.noise_resample in ("step", "episode"), "noise_resample", self.noise_resample,
-               "'step' or 'episode'")
-        _check(self.stop_at_return is None or _is_number(self.stop_at_return), "stop_at_return",
-               self.stop_at_return, "None or a finite number")
-        _check(isinstance(self.hidden_sizes, tuple) and all(
-            isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in self.hidden_sizes),
-            "hidden_sizes", self.hidden_sizes, "a tuple of ints >= 1")
-        _check(self.batch_size <= self.buffer_size, "batch_size", self.batch_size,
-               f"<= buffer_size ({self.buffer_size})")
+        _check(isinstance(self.network, str) and self.network in ("mlp", "nature"), "network",
+               self.network, "'mlp' or 'nature'")
+        _check(isinstance(self.noise_resample, str) and self.noise_resample in ("step", "episode"),
+               "noise_resample", self.noise_resample, "'step' or 'episode'")
+
+    def _check_numbers(self) -> None:
+        """Real-valued settings: finite numbers (not bools, not NaN or inf) in range."""
         for name, low, high in (
             ("gamma", 0.0, 1.0), ("alpha", 0.0, 1.0), ("beta_start", 0.0, 1.0),
             ("beta_end", 0.0, 1.0), ("epsilon_start", 0.0, 1.0), ("epsilon_end", 0.0, 1.0),
@@ -208,6 +237,8 @@ class Config:
         _check(self.learning_rate_end is None or (
             _is_number(self.learning_rate_end) and self.learning_rate_end > 0),
             "learning_rate_end", self.learning_rate_end, "None or a finite number > 0")
+        _check(self.stop_at_return is None or _is_number(self.stop_at_return), "stop_at_return",
+               self.stop_at_return, "None or a finite number")
 
     # ------------------------------------------------------------------
     @classmethod
@@ -263,20 +294,35 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict) -> "Config":
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        """Inverse of :meth:`to_dict`, for untrusted input (a ``state.json`` read from disk).
+
+        Every field must be present, and nothing else: a missing or an unknown key raises
+        ``ValueError`` naming it, as does a value of the wrong type (``hidden_sizes`` may be
+        a list, as JSON writes it).  Never ``KeyError`` or ``AttributeError``."""
+        if not isinstance(values, dict):
+            raise TypeError(f"Config.from_dict: values must be a dict, got "
+                            f"{type(values).__name__} {_short(values)}")
+        names = [field.name for field in dataclasses.fields(cls)]
+        unknown = [key for key in values if key not in names]
         if unknown:
-            raise ValueError(f"unknown Config fields: {unknown}")
+            raise ValueError(f"Config.from_dict: unknown Config fields {_short(unknown)}")
+        missing = [name for name in names if name not in values]
+        if missing:
+            raise ValueError(f"Config.from_dict: missing Config fields {missing}")
         values = dict(values)
-        if "hidden_sizes" in values:
+        if isinstance(values["hidden_sizes"], list):
             values["hidden_sizes"] = tuple(values["hidden_sizes"])
         return cls(**values)
 
 
 def _is_number(value) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    """A finite int or float, not a bool (an int too large for a float is not finite)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _read_field_docs() -> dict:

@@ -29,6 +29,8 @@ Registered with gymnasium as ``noisy_helpers/DeepSea-v0``:
 
 from __future__ import annotations
 
+import os
+
 import gymnasium as gym
 import numpy as np
 
@@ -59,14 +61,7 @@ class DeepSeaEnv(gym.Env):
 
     def __init__(self, size: int = 10, randomize_actions: bool = True, mapping_seed: int = 0,
                  render_mode=None):
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-            raise TypeError(f"size must be an int, got {size!r}")
-        if size < 1:
-            raise ValueError(f"size must be >= 1, got {size}")
-        if not isinstance(randomize_actions, (bool, np.bool_)):
-            raise TypeError(f"randomize_actions must be a bool, got {randomize_actions!r}")
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        _check_arguments(size, randomize_actions, mapping_seed, render_mode)
         self.size = int(size)
         self.randomize_actions = bool(randomize_actions)
         self.mapping_seed = int(mapping_seed)
@@ -89,15 +84,23 @@ class DeepSeaEnv(gym.Env):
         return obs
 
     def reset(self, *, seed=None, options=None):
+        """Back to the top-left cell; ``seed`` (None or an int >= 0) seeds ``np_random``."""
+        if seed is not None and (not _is_int(seed) or seed < 0):
+            raise (ValueError if _is_int(seed) else TypeError)(
+                f"seed must be None or an int >= 0, got {seed!r}")
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"options must be None or a dict, got {options!r}")
         super().reset(seed=seed)
         self._row, self._column = 0, 0
         return self._observation(), {}
 
     def step(self, action):
+        """Move one row down and one column left or right; ``action`` is 0 or 1 (an int)."""
+        if not _is_int(action) or not 0 <= action <= 1:
+            raise (ValueError if _is_int(action) else TypeError)(
+                f"action must be 0 or 1 (an int), got {action!r}")
         if self._row >= self.size:
             raise RuntimeError("step() after the episode ended: call reset() first")
-        if not self.action_space.contains(action):
-            raise ValueError(f"action must be 0 or 1, got {action!r}")
         moves_right = int(action) == self.right_action[self._row, self._column]
         reward = 0.0
         if moves_right:
@@ -114,11 +117,68 @@ class DeepSeaEnv(gym.Env):
     def render(self):
         """The grid as an RGB image: the agent white, the goal cell gold."""
         cell = 16
+        needed = 3 * (self.size * cell) ** 2
+        available = available_memory_bytes()
+        if available is not None and needed > available:
+            raise ValueError(f"render: size {self.size} needs an image of {needed} bytes, more "
+                             f"than the {available} bytes of memory available")
         image = np.full((self.size, self.size, 3), 30, dtype=np.uint8)
         image[self.size - 1, self.size - 1] = (230, 180, 40)
         if self._row < self.size:
             image[self._row, self._column] = (255, 255, 255)
         return np.kron(image, np.ones((cell, cell, 1), dtype=np.uint8))
+
+
+#: Bytes per cell of the grid that an environment allocates: the map (int64), the
+#: observation space's bounds (two float32 and two bool arrays) and one observation (float32).
+BYTES_PER_CELL = 8 + 2 * 4 + 2 + 4
+#: The largest grid accepted whatever the memory: 10^8 cells, 2.2 GB (bsuite's go up to 50).
+MAX_SIZE = 10_000
+
+
+def _is_int(value) -> bool:
+    """An int or numpy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_arguments(size, randomize_actions, mapping_seed, render_mode) -> None:
+    """DeepSeaEnv's constructor arguments; a size whose arrays do not fit in memory is refused."""
+    if not _is_int(size):
+        raise TypeError(f"size must be an int, got {size!r}")
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    needed = BYTES_PER_CELL * int(size) ** 2
+    if size > MAX_SIZE:
+        raise ValueError(f"size {size} needs {needed} bytes for its {int(size) ** 2} cells; "
+                         f"size must be <= {MAX_SIZE}")
+    available = available_memory_bytes()
+    if available is not None and needed > available:
+        raise ValueError(f"size {size} needs {needed} bytes for its {int(size) ** 2} cells, more "
+                         f"than the {available} bytes of memory available")
+    if not isinstance(randomize_actions, (bool, np.bool_)):
+        raise TypeError(f"randomize_actions must be a bool, got {randomize_actions!r}")
+    if not _is_int(mapping_seed):
+        raise TypeError(f"mapping_seed must be an int >= 0, got {mapping_seed!r}")
+    if mapping_seed < 0:
+        raise ValueError(f"mapping_seed must be an int >= 0, got {mapping_seed}")
+    if render_mode is not None and not (isinstance(render_mode, str)
+                                        and render_mode == "rgb_array"):
+        raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+
+
+def available_memory_bytes():
+    """Memory the system can still give (``MemAvailable`` on Linux), or ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _register() -> None:

@@ -71,11 +71,19 @@ class Trial:
 
     @property
     def name(self) -> str:
-        """``group/env/seedN``: the trial's folder under the study's directory."""
+        """``group/env/seedN``: the trial's folder under the study's directory.  Each part
+        is one plain folder name (no separator, no ``..``): a trial never writes outside
+        the study's directory."""
         env = self.env_id.split("/")[-1]
         if self.env_kwargs:
             env += "-" + "-".join(f"{k}{v}" for k, v in sorted(self.env_kwargs.items()))
-        return f"{self.group}/{env}/seed{self.config.seed}"
+        parts = (self.group, env, f"seed{self.config.seed}")
+        for part in parts:
+            if (part in ("", ".", "..") or any(c in part for c in "/\\\0:")
+                    or part != part.strip()):
+                raise ValueError(f"trial folder name part {part!r} (from group, env_id or "
+                                 f"env_kwargs) must be a plain folder name")
+        return "/".join(parts)
 
     def to_dict(self) -> dict:
         return dict(config=self.config.to_dict(), env_id=self.env_id,
@@ -129,11 +137,13 @@ def _limit_threads() -> None:
     """Worker start-up: TensorFlow on one thread per worker (set before its first op)."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
+    from ._tensorflow import import_tensorflow
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    def one_thread(tf) -> None:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+
+    import_tensorflow(setup=one_thread)  # without its start-up block, once per worker
 
 
 def _summarise(trial: Trial, directory: Path) -> dict:
@@ -165,8 +175,9 @@ def _run_trial(trial_values: dict, directory: str) -> dict:
     trial = Trial.from_dict(trial_values)
     directory = Path(directory)
     start = time.perf_counter()
+    # The trial's folder is the runner's: an earlier run of a changed trial is replaced.
     train(trial.config, trial.env_id, out=directory, progress=False, tensorboard=False,
-          env_kwargs=trial.env_kwargs)
+          env_kwargs=trial.env_kwargs, overwrite=True)
     # The study keeps metrics and results; the checkpoint (replay included) is not needed.
     shutil.rmtree(directory / "checkpoint", ignore_errors=True)
     summary = _summarise(trial, directory)
@@ -214,6 +225,10 @@ def run_trials(trials, out, workers=None, progress: bool = True) -> list:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     out = Path(out)
+    for trial in trials:  # refused before anything is written: a name that leaves ``out``
+        folder = (out / trial.name).resolve()
+        if not folder.is_relative_to(out.resolve()):
+            raise ValueError(f"trial {trial.name!r} would write outside out {str(out)!r}")
     results = {}
     for trial in trials:
         saved = _load_result(trial, out / trial.name)

@@ -35,16 +35,23 @@ weights normalised to max 1, new transitions at the max priority);
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .replay import (
     Batch,
     PrioritizedReplayBuffer,
     _as_td_errors,
+    _check_beta,
+    _check_dtype,
+    _check_int,
+    _check_shape,
     _check_td_errors,
     _check_transition,
+    _first_bad,
 )
-from .sum_tree import _as_index_array
+from .sum_tree import SumTree, _allocate, _as_index_array
 
 __all__ = ["PrioritizedFrameReplayBuffer", "FrameReplayBuffer"]
 
@@ -60,7 +67,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         frame_shape: shape of one frame, ``(84, 84)``.
         stack_size: frames per observation, 4.
         frame_dtype: ``uint8``.
-        alpha, eps, seed: as :class:`~noisy_helpers.PrioritizedReplayBuffer`.
+        alpha, eps, seed, n_actions: as :class:`~noisy_helpers.PrioritizedReplayBuffer`.
         streams: environments that add transitions in turn (``add(..., stream=k)``); each
             owns ``capacity // streams`` consecutive slots (capacity must be a multiple).
 
@@ -73,29 +80,30 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
 
     def __init__(self, capacity: int, frame_shape=(84, 84), stack_size: int = 4,
                  frame_dtype=np.uint8, alpha: float = 0.6, eps: float = 1e-6, seed=None,
-                 streams: int = 1):
-        for name, value in (("stack_size", stack_size), ("streams", streams)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be an int, got {value!r}")
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        if isinstance(capacity, (int, np.integer)) and not isinstance(capacity, bool):
+                 streams: int = 1, n_actions: int | None = None):
+        stack_size = _check_int(stack_size, "stack_size", 1)
+        streams = _check_int(streams, "streams", 1)
+        frame_shape = _check_shape(frame_shape, "frame_shape")
+        frame_dtype = _check_dtype(frame_dtype, "frame_dtype")
+        if isinstance(capacity, (int, np.integer)) and not isinstance(capacity, (bool, np.bool_)):
             if capacity % streams:
                 raise ValueError(f"capacity must be a multiple of streams ({streams}), "
                                  f"got {capacity}")
             if capacity // streams < stack_size + 2:
                 raise ValueError(f"capacity must be >= stack_size + 2 = {stack_size + 2} per "
                                  f"stream, got {capacity} for {streams} stream(s)")
-        self.stack_size = int(stack_size)
-        self.frame_shape = tuple(int(d) for d in np.atleast_1d(frame_shape))
+        self.stack_size = stack_size
+        self.frame_shape = frame_shape
         # The parent allocates obs/next_obs stacks per slot: ask it for none (one slot of
-        # shape (1,)), then put the frame storage in their place.
-        super().__init__(capacity, (1,), frame_dtype, alpha=alpha, eps=eps, seed=seed)
-        if any(d < 1 for d in self.frame_shape):
-            raise ValueError(f"frame_shape must have positive dimensions, got {frame_shape}")
+        # shape (1,)), then put the frame storage in their place.  (It checks capacity,
+        # alpha, eps, seed and n_actions, and the memory that _nbytes_for counts.)
+        super().__init__(capacity, (1,), frame_dtype, alpha=alpha, eps=eps, seed=seed,
+                         n_actions=n_actions)
         self.obs_shape = (self.stack_size, *self.frame_shape)
         del self.obs, self.next_obs
-        self.frames = np.zeros((self.capacity, *self.frame_shape), dtype=self.obs_dtype)
+        self._set_finite_check()  # for stacks of frames, not the parent's placeholder
+        self.frames = _allocate("capacity", capacity, (self.capacity, *self.frame_shape),
+                                self.obs_dtype)
         self.actions = np.zeros(self.capacity, dtype=np.int32)
         self.dones = np.zeros(self.capacity, dtype=np.uint8)
         self.flags = np.zeros(self.capacity, dtype=np.uint8)  # _FIRST | _COMPLETE
@@ -111,6 +119,15 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         return (f"{type(self).__name__}(capacity={self.capacity}, transitions={self._size}, "
                 f"frame_shape={self.frame_shape}, stack_size={self.stack_size})")
 
+    #: The dtype of the stored actions (int32: 4 bytes a slot; n_actions bounds them).
+    _ACTION_DTYPE = np.int32
+
+    def _nbytes_for(self, capacity: int, obs_shape: tuple, obs_dtype: np.dtype) -> int:
+        """Bytes of the frames, the transitions, the sum tree and the write counts (the
+        parent's ``obs_shape`` is a placeholder: frames are what take the room)."""
+        frame_bytes = int(np.prod(self.frame_shape)) * obs_dtype.itemsize
+        return capacity * (frame_bytes + 4 + 4 + 1 + 1 + 8) + SumTree.nbytes_for(capacity)
+
     @property
     def nbytes(self) -> int:
         """Bytes of every array this buffer holds (frames, transitions, sum tree, write counts)."""
@@ -119,21 +136,16 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         return int(sum(a.nbytes for a in arrays))
 
     # ------------------------------------------------------------------ adding
-    def _check_stack(self, value, name: str) -> np.ndarray:
-        array = np.asarray(value)
-        if array.shape != self.obs_shape:
-            raise ValueError(f"{name} must have shape {self.obs_shape}, got {array.shape}")
-        return array
-
     def add(self, obs, action, reward, next_obs, done, truncated: bool = False,
             stream: int = 0) -> int:
         """Store one transition of environment ``stream``; returns its slot (see the class
-        docstring)."""
-        obs = self._check_stack(obs, "obs")
-        next_obs = self._check_stack(next_obs, "next_obs")
-        _check_transition(action, reward, done, truncated)
-        if isinstance(stream, bool) or not isinstance(stream, (int, np.integer)) or not (
-                0 <= stream < self.streams):
+        docstring).  Every argument is checked before anything is written."""
+        # The stacks in the frames' dtype, each value fitting it (see the parent).
+        obs, next_obs = self._check_observations(obs, next_obs)
+        _check_transition(action, reward, done, truncated, self._action_end)
+        if isinstance(stream, (bool, np.bool_)) or not isinstance(stream, (int, np.integer)):
+            raise TypeError(f"stream must be an int in [0, {self.streams}), got {stream!r}")
+        if not 0 <= stream < self.streams:
             raise ValueError(f"stream must be an int in [0, {self.streams}), got {stream!r}")
         if not np.array_equal(obs[1:], next_obs[:-1]):
             raise ValueError("next_obs must be obs shifted by one frame (frame stacks)")
@@ -252,29 +264,80 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         state.update(head=self._head.copy(), open=self._open.copy())
         return state
 
-    def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict` (checked before anything changes)."""
-        state = dict(state)
-        if "head" not in state or "open" not in state:
-            raise ValueError("frame replay state needs 'head' and 'open'")
-        # np.atleast_1d: checkpoints of single-stream buffers once stored scalars.
-        state["head"] = head = np.atleast_1d(np.asarray(state["head"], dtype=np.int64))
-        state["open"] = np.atleast_1d(np.asarray(state["open"], dtype=bool))
-        if head.shape != (self.streams,) or not ((-1 <= head) & (head < self.capacity)).all():
+    def _state_layout(self) -> dict:
+        layout = super()._state_layout()
+        del layout["cursor"]  # the streams' heads take its place
+        return layout
+
+    def _checked_state(self, state) -> dict:
+        """As the parent, plus ``head`` and ``open`` (one per stream) and the frame ring's
+        own consistency (see ``_check_state_counters``)."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a dict of arrays, got {type(state).__name__}")
+        missing = sorted({"head", "open"} - set(state))
+        if missing:
+            raise ValueError(f"frame replay state is missing {missing}")
+        head, is_open = self._state_streams(state["head"], state["open"])
+        checked = super()._checked_state(state)
+        checked.update(head=head, open=is_open)
+        self._check_state_ring(checked)
+        return checked
+
+    def _state_streams(self, head, is_open) -> tuple[np.ndarray, np.ndarray]:
+        """``head`` and ``open`` as arrays of one entry per stream; each head -1 (no frame
+        yet) or a slot of its own stream's ring, and only a stream with a head is open.
+        (np.atleast_1d: checkpoints of single-stream buffers once stored scalars.)"""
+        head, is_open = np.atleast_1d(np.asarray(head)), np.atleast_1d(np.asarray(is_open))
+        if head.dtype.kind not in "iu" or is_open.dtype.kind not in "biu":
+            raise ValueError(f"frame replay state 'head' must be ints and 'open' bools, got "
+                             f"dtypes {head.dtype} and {is_open.dtype}")
+        if head.shape != (self.streams,) or is_open.shape != (self.streams,):
+            raise ValueError(f"frame replay state has head {head} and open {is_open} for "
+                             f"{self.streams} stream(s)")
+        start = np.arange(self.streams) * self.stream_capacity
+        valid = (head == -1) | ((start <= head) & (head < start + self.stream_capacity))
+        if not valid.all():
             raise ValueError(f"frame replay state has head {head} for capacity {self.capacity} "
                              f"and {self.streams} stream(s)")
-        flags = np.asarray(state.get("flags"))
-        priorities = np.asarray(state.get("priorities"))
-        if flags.shape == (self.capacity,) and priorities.shape == (self.capacity,):
-            complete = (flags & _COMPLETE).astype(bool)
-            if int(complete.sum()) != int(state.get("size", -1)) or (
-                    priorities[~complete] != 0).any():
-                raise ValueError("frame replay state is inconsistent: 'size', 'flags' and "
-                                 "'priorities' disagree")
-        state["cursor"] = np.int64(0)  # the parent's single cursor: unused here
-        super().load_state_dict(state)
-        self._head[:] = head
-        self._open[:] = np.asarray(state["open"])
+        if not ((is_open == 0) | (is_open == 1)).all() or (is_open.astype(bool)
+                                                            & (head < 0)).any():
+            raise ValueError(f"frame replay state has open {is_open} for head {head}")
+        return head.astype(np.int64), is_open.astype(bool)
+
+    def _check_state_counters(self, state: dict) -> None:
+        """Frames keep no cursor: see ``_check_state_ring`` (which needs ``head``)."""
+        size = int(state["size"])
+        if not 0 <= size <= self.capacity:
+            raise ValueError(f"frame replay state has size {size} for capacity {self.capacity}")
+
+    def _check_state_ring(self, state: dict) -> None:
+        """Flags, size, priorities and heads agree: only the two flag bits are set; ``size``
+        counts the complete slots; a slot that is not complete has priority 0 (it must never
+        be sampled), and the complete ones a positive total; no head slot (the newest frame
+        of its stream, whose transition is still to come) is complete."""
+        flags, priorities = state["flags"], state["priorities"]
+        known = (flags & ~(_FIRST | _COMPLETE)) == 0
+        if not known.all():
+            raise ValueError(f"frame replay state 'flags' must be 0..3, got "
+                             f"{_first_bad(flags, known)}")
+        complete = (flags & _COMPLETE).astype(bool)
+        size = int(state["size"])
+        if int(complete.sum()) != size or (priorities[~complete] != 0).any():
+            raise ValueError("frame replay state is inconsistent: 'size', 'flags' and "
+                             "'priorities' disagree")
+        if size > 0 and not priorities.sum() > 0:
+            raise ValueError(f"replay state 'priorities' are all 0 while size={size}: nothing "
+                             f"could be sampled")
+        head = state["head"]
+        if complete[head[head >= 0]].any():
+            raise ValueError(f"frame replay state is inconsistent: a head slot of {head} is "
+                             f"flagged complete")
+
+    def _assign_state(self, state: dict) -> None:
+        state = dict(state, cursor=np.int64(0))  # the parent's single cursor: unused here
+        super()._assign_state(state)
+        self._head[:] = state["head"]
+        self._open[:] = state["open"]
 
 
 class FrameReplayBuffer(PrioritizedFrameReplayBuffer):
@@ -282,16 +345,19 @@ class FrameReplayBuffer(PrioritizedFrameReplayBuffer):
     has priority 1, ``update_priorities`` changes nothing and every IS weight is 1."""
 
     def __init__(self, capacity: int, frame_shape=(84, 84), stack_size: int = 4,
-                 frame_dtype=np.uint8, seed=None, streams: int = 1):
+                 frame_dtype=np.uint8, seed=None, streams: int = 1,
+                 n_actions: int | None = None):
         super().__init__(capacity, frame_shape, stack_size, frame_dtype, seed=seed,
-                         streams=streams)
+                         streams=streams, n_actions=n_actions)
 
     def _new_priority(self) -> float:
         return 1.0
 
     def sample(self, batch_size: int, beta: float | None = None) -> Batch:
         """``batch_size`` complete transitions, stratified uniform; weights are 1.
-        ``beta`` is accepted and ignored."""
+        ``beta`` is accepted (checked) and ignored."""
+        if beta is not None:
+            _check_beta(beta)
         batch = super().sample(batch_size, 0.0)
         return batch._replace(weights=np.ones(batch_size, dtype=np.float32))
 

@@ -28,12 +28,156 @@ __all__ = ["build_q_network", "layer_seeds"]
 _NATURE_CONVOLUTIONS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
 
 
+#: Seeds must fit numpy's and Keras' seeding.
+MAX_SEED = 2**32 - 1
+
+
+def _is_int(value) -> bool:
+    """An int or numpy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_seed(seed, name: str = "seed") -> None:
+    """``seed`` is None or an int in [0, MAX_SEED]."""
+    if seed is None:
+        return
+    if not _is_int(seed):
+        raise TypeError(f"{name} must be an int or None, got {seed!r}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name} must be in [0, {MAX_SEED}] or None, got {seed}")
+
+
 def layer_seeds(seed, count: int):
     """``count`` distinct, reproducible seeds derived from one (``None`` gives ``None`` each)."""
+    _check_seed(seed)
+    if not _is_int(count):
+        raise TypeError(f"count must be an int, got {count!r}")
+    if count < 0:
+        raise ValueError(f"count must be >= 0, got {count}")
     if seed is None:
         return [None] * count
-    state = np.random.SeedSequence(seed).generate_state(count, dtype=np.uint32)
+    state = np.random.SeedSequence(int(seed)).generate_state(int(count), dtype=np.uint32)
     return [int(s) % (2**31 - 1) for s in state]
+
+
+def check_obs_shape(obs_shape, name: str = "obs_shape") -> tuple:
+    """``obs_shape`` as a tuple of ints >= 1 (an int ``n`` means ``(n,)``); anything else,
+    a float or a bool dimension included, raises naming ``name``."""
+    dims = (obs_shape,) if _is_int(obs_shape) else obs_shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of ints, got {obs_shape!r}") from None
+    if not dims or not all(_is_int(d) for d in dims):
+        raise TypeError(f"{name} must be a non-empty tuple of ints, got {obs_shape!r}")
+    if not all(d >= 1 for d in dims):
+        raise ValueError(f"{name} must have dimensions >= 1, got {obs_shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+def _check_hidden_sizes(hidden_sizes) -> tuple:
+    """``hidden_sizes`` as a tuple of ints >= 1."""
+    if isinstance(hidden_sizes, (str, bytes)):
+        raise TypeError(f"hidden_sizes must be a sequence of ints, got {hidden_sizes!r}")
+    try:
+        sizes = tuple(hidden_sizes)
+    except TypeError:
+        raise TypeError(f"hidden_sizes must be a sequence of ints, got {hidden_sizes!r}") from None
+    if not all(_is_int(h) for h in sizes):
+        raise TypeError(f"hidden_sizes must be a sequence of ints, got {hidden_sizes!r}")
+    if not all(h >= 1 for h in sizes):
+        raise ValueError(f"hidden_sizes must be ints >= 1, got {hidden_sizes!r}")
+    return tuple(int(h) for h in sizes)
+
+
+def _conv_output_size(size: int) -> int:
+    """Height (or width) after the Nature convolutions (valid padding); < 1 if too small."""
+    for _, kernel, stride in _NATURE_CONVOLUTIONS:
+        size = (size - kernel) // stride + 1
+        if size < 1:
+            return 0
+    return size
+
+
+def parameter_bytes(obs_shape, n_actions, hidden_sizes, noisy=True, noisy_hidden=False,
+                    factorised=True, kind="mlp") -> int:
+    """Bytes of float32 variables of one Q-network (NoisyDense: μ, σ and noise)."""
+    if kind == "nature":
+        channels, height, width = obs_shape
+        count, in_channels = 0, channels
+        for filters, kernel, _ in _NATURE_CONVOLUTIONS:
+            count += (kernel * kernel * in_channels + 1) * filters
+            in_channels = filters
+        fan_in = _conv_output_size(height) * _conv_output_size(width) * in_channels
+    else:
+        count, fan_in = 0, int(np.prod(obs_shape))
+    sizes = (*hidden_sizes, n_actions)
+    for index, units in enumerate(sizes):
+        is_noisy = noisy and (noisy_hidden or index == len(sizes) - 1)
+        per_weight = (3 if factorised else 4) if is_noisy else 1
+        count += per_weight * (fan_in + 1) * units
+        fan_in = units
+    return 4 * count
+
+
+def _is_finite(value) -> bool:
+    """``value`` is a finite number (an int too large for a float is not)."""
+    try:
+        return bool(np.isfinite(float(value)))
+    except (OverflowError, TypeError, ValueError):
+        return False
+
+
+def _check_arguments(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, sigma0,
+                     factorised, seed, kind, name):
+    """build_q_network's arguments, checked before any layer is made; returns
+    ``(obs_shape, n_actions, hidden_sizes)`` normalised."""
+    if not isinstance(kind, str) or kind not in ("mlp", "nature"):
+        raise ValueError(f"kind must be 'mlp' or 'nature', got {kind!r}")
+    if not _is_int(n_actions):
+        raise TypeError(f"n_actions must be an int >= 1, got {n_actions!r}")
+    if n_actions < 1:
+        raise ValueError(f"n_actions must be an int >= 1, got {n_actions!r}")
+    obs_shape = check_obs_shape(obs_shape)
+    if kind == "mlp" and len(obs_shape) != 1:
+        raise ValueError(f"obs_shape must be 1-D for the MLP, got {obs_shape}")
+    if kind == "nature" and len(obs_shape) != 3:
+        raise ValueError(f"obs_shape must be (stack, height, width) for kind='nature', "
+                         f"got {obs_shape}")
+    if kind == "nature" and min(_conv_output_size(d) for d in obs_shape[1:]) < 1:
+        raise ValueError(f"obs_shape {obs_shape} is too small for the Nature convolutions "
+                         f"(height and width must be >= 36)")
+    hidden_sizes = _check_hidden_sizes(hidden_sizes)
+    for label, flag in (("noisy", noisy), ("noisy_hidden", noisy_hidden),
+                        ("factorised", factorised)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{label} must be a bool, got {flag!r}")
+    if isinstance(sigma0, (bool, np.bool_)) or not isinstance(
+            sigma0, (int, float, np.integer, np.floating)):
+        raise TypeError(f"sigma0 must be a number, got {sigma0!r}")
+    if not (_is_finite(sigma0) and sigma0 >= 0):
+        raise ValueError(f"sigma0 must be a finite number >= 0, got {sigma0!r}")
+    _check_seed(seed)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty str, got {name!r}")
+    needed = parameter_bytes(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden,
+                             factorised, kind)
+    check_network_memory(needed, obs_shape, n_actions, hidden_sizes)
+    return obs_shape, int(n_actions), hidden_sizes
+
+
+def check_network_memory(needed: int, obs_shape, n_actions, hidden_sizes,
+                         copies: int = 1) -> None:
+    """Refuse a network whose weights (times ``copies``: an agent holds an online and a
+    target network and Adam's two slots) exceed the memory available."""
+    from .noisy_dense import available_memory_bytes
+
+    available = available_memory_bytes()
+    if available is not None and needed * copies > available:
+        raise ValueError(
+            f"obs_shape {obs_shape}, hidden_sizes {hidden_sizes} and n_actions {n_actions} need "
+            f"{needed * copies} bytes of weights, more than the {available} bytes available"
+        )
 
 
 def build_q_network(
@@ -67,17 +211,9 @@ def build_q_network(
 
     from .noisy_dense import NoisyDense
 
-    if kind not in ("mlp", "nature"):
-        raise ValueError(f"kind must be 'mlp' or 'nature', got {kind!r}")
-    if isinstance(n_actions, bool) or not isinstance(n_actions, (int, np.integer)) or n_actions < 1:
-        raise ValueError(f"n_actions must be an int >= 1, got {n_actions!r}")
-    obs_shape = tuple(int(d) for d in np.atleast_1d(obs_shape))
-    if kind == "mlp" and len(obs_shape) != 1:
-        raise ValueError(f"obs_shape must be 1-D for the MLP, got {obs_shape}")
-    if kind == "nature" and len(obs_shape) != 3:
-        raise ValueError(f"obs_shape must be (stack, height, width) for kind='nature', "
-                         f"got {obs_shape}")
-    hidden_sizes = tuple(hidden_sizes)
+    obs_shape, n_actions, hidden_sizes = _check_arguments(
+        obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, sigma0, factorised, seed,
+        kind, name)
     # The dense layers' seeds come first (a prefix of the list does not depend on its length).
     seeds = layer_seeds(seed, len(hidden_sizes) + 1 + len(_NATURE_CONVOLUTIONS))
     conv_seeds, seeds = seeds[len(hidden_sizes) + 1:], seeds[:len(hidden_sizes) + 1]

@@ -38,8 +38,10 @@ one more matmul of the same size as ``x μ_w`` and two cheap broadcasts.
 from __future__ import annotations
 
 import math
+import os
 
 import keras
+import numpy as np
 from keras import ops
 
 __all__ = ["NoisyDense", "noisy_layers", "reset_noise", "remove_noise"]
@@ -51,6 +53,64 @@ INDEPENDENT_SIGMA = 0.017
 def scale_noise(x):
     """``f(x) = sgn(x) · √|x|`` (Fortunato et al., Eq. 11)."""
     return ops.sign(x) * ops.sqrt(ops.abs(x))
+
+
+#: Seeds must fit Keras' seed generators and numpy's seeding.
+MAX_SEED = 2**32 - 1
+
+
+def _check_arguments(units, activation, sigma0, factorised, seed):
+    """NoisyDense's constructor arguments, checked and normalised (the activation resolved)."""
+    if isinstance(units, (bool, np.bool_)) or not isinstance(units, (int, np.integer)):
+        raise TypeError(f"units must be an int, got {units!r}")
+    if units < 1:
+        raise ValueError(f"units must be >= 1, got {units}")
+    if isinstance(sigma0, (bool, np.bool_)) or not isinstance(sigma0, (int, float, np.integer,
+                                                                     np.floating)):
+        raise TypeError(f"sigma0 must be a number, got {sigma0!r}")
+    try:
+        finite = math.isfinite(sigma0)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not (finite and 0 <= sigma0 <= float(np.finfo(np.float32).max)):
+        raise ValueError(f"sigma0 must be a finite number >= 0, got {sigma0}")
+    if not isinstance(factorised, (bool, np.bool_)):
+        raise TypeError(f"factorised must be a bool, got {factorised!r}")
+    if seed is not None:
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        if not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"seed must be in [0, {MAX_SEED}] or None, got {seed}")
+        seed = int(seed)
+    try:
+        activation = keras.activations.get(activation)
+    except (ValueError, TypeError) as error:
+        message = " ".join(str(error).split())[:120]
+        raise ValueError(f"activation must be a Keras activation (name, callable or None), "
+                         f"got {activation!r} ({message})") from None
+    return int(units), activation, float(sigma0), bool(factorised), seed
+
+
+def weight_bytes(fan_in: int, units: int, factorised: bool = True) -> int:
+    """Bytes of float32 a NoisyDense of this size allocates: μ, σ and noise, plus the
+    initialiser's draw of μ (its peak during ``build``)."""
+    matrices = 3 if factorised else 4  # μ_w, σ_w, the (p + 1, q) draw [, ε_w]
+    return 4 * (matrices * (fan_in + 1) * units + 3 * (fan_in + units))
+
+
+def available_memory_bytes():
+    """Memory the system can still give (``MemAvailable`` on Linux), or ``None`` if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 @keras.saving.register_keras_serializable(package="noisy_helpers")
@@ -73,37 +133,20 @@ class NoisyDense(keras.layers.Layer):
     """
 
     def __init__(self, units, activation=None, sigma0=0.5, factorised=True, seed=None, **kwargs):
+        units, activation, sigma0, factorised, seed = _check_arguments(
+            units, activation, sigma0, factorised, seed)
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int):
-            raise TypeError(f"units must be an int, got {units!r}")
-        if units < 1:
-            raise ValueError(f"units must be >= 1, got {units}")
-        if isinstance(sigma0, bool) or not isinstance(sigma0, (int, float)):
-            raise TypeError(f"sigma0 must be a number, got {sigma0!r}")
-        if not (math.isfinite(sigma0) and sigma0 >= 0):
-            raise ValueError(f"sigma0 must be a finite number >= 0, got {sigma0}")
-        if not isinstance(factorised, bool):
-            raise TypeError(f"factorised must be a bool, got {factorised!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"seed must be an int or None, got {seed!r}")
         self.units = units
-        self.activation = keras.activations.get(activation)
-        self.sigma0 = float(sigma0)
+        self.activation = activation
+        self.sigma0 = sigma0
         self.factorised = factorised
         self.seed = seed
         self.noise_generator = keras.random.SeedGenerator(seed)
 
     # ------------------------------------------------------------------ build
     def build(self, input_shape):
-        if len(input_shape) < 2:
-            raise ValueError(
-                f"NoisyDense needs inputs of rank >= 2 (batch, features), got shape {input_shape}"
-            )
-        fan_in = input_shape[-1]
-        if fan_in is None:
-            raise ValueError(
-                f"NoisyDense needs a known last dimension, got shape {input_shape}"
-            )
+        """Create μ, σ and the noise variables for inputs of ``input_shape`` (batch, ..., p)."""
+        fan_in = self._check_input_shape(input_shape)
         if self.factorised:
             mu_bound = 1.0 / math.sqrt(fan_in)  # μ ~ U[−1/√p, 1/√p]   (§3.2)
             sigma_init = self.sigma0 / math.sqrt(fan_in)  # σ = σ0/√p   (§3.2)
@@ -149,6 +192,37 @@ class NoisyDense(keras.layers.Layer):
             )
         self.input_spec = keras.layers.InputSpec(min_ndim=2, axes={-1: fan_in})
         self.reset_noise()  # start noisy: the first actions already explore
+
+    def _check_input_shape(self, input_shape) -> int:
+        """The fan-in ``p`` of ``input_shape``; refuses a built layer, a rank below 2, an
+        unknown or zero last dimension, and weights too large for the memory available."""
+        if self.built:
+            raise ValueError(f"NoisyDense {self.name!r} is already built; build(input_shape) "
+                             f"again would replace its weights, got input_shape {input_shape!r}")
+        try:
+            shape = tuple(input_shape)
+        except TypeError:
+            raise TypeError(f"input_shape must be a shape (a tuple), got {input_shape!r}") from None
+        if len(shape) < 2:
+            raise ValueError(
+                f"NoisyDense needs inputs of rank >= 2 (batch, features), got shape {input_shape}"
+            )
+        fan_in = shape[-1]
+        if fan_in is None:
+            raise ValueError(
+                f"NoisyDense needs a known last dimension, got shape {input_shape}"
+            )
+        if isinstance(fan_in, bool) or not isinstance(fan_in, (int, np.integer)) or fan_in < 1:
+            raise ValueError(f"input_shape must end in a fan-in >= 1, got shape {input_shape}")
+        fan_in = int(fan_in)
+        needed = weight_bytes(fan_in, self.units, self.factorised)
+        available = available_memory_bytes()
+        if available is not None and needed > available:
+            raise ValueError(
+                f"units={self.units} with fan-in {fan_in} needs {needed} bytes of weights, more "
+                f"than the {available} bytes of memory available"
+            )
+        return fan_in
 
     # ------------------------------------------------------------------ noise
     def reset_noise(self):
@@ -225,6 +299,8 @@ class NoisyDense(keras.layers.Layer):
 # --------------------------------------------------------------------------
 def noisy_layers(model):
     """Every ``NoisyDense`` in ``model``, nested models included, in order."""
+    if not isinstance(model, keras.layers.Layer):
+        raise TypeError(f"model must be a Keras model or layer, got {type(model).__name__}")
     found = []
     stack = [model]
     seen = set()

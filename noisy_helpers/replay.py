@@ -25,11 +25,20 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .sum_tree import SumTree, _as_index_array
+from .sum_tree import (
+    _SAFE_TOTAL,
+    SumTree,
+    _allocate,
+    _as_float_array,
+    _as_index_array,
+    _check_capacity,
+    _check_memory,
+)
 
 __all__ = [
     "Batch",
@@ -53,6 +62,105 @@ class Batch(NamedTuple):
 
 
 # ----------------------------------------------------------------------------
+# Argument checks, shared by the buffers, the frame buffers and the pure functions.
+# Each raises TypeError (wrong kind of value) or ValueError (wrong value), naming the
+# argument and showing the value, before anything changes.
+# ----------------------------------------------------------------------------
+_BOOLS = (bool, np.bool_)
+_INTS = (int, np.integer)
+_REALS = (int, float, np.integer, np.floating)
+_FLOAT64 = np.dtype(np.float64)
+_INT64 = np.dtype(np.int64)
+#: Rewards are stored as float32: a larger one would be stored as inf.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: 1-D float observations up to this size are checked for NaN/inf in Python (see add).
+_SMALL_OBS = 16
+#: Actions are stored as int64 unless ``n_actions`` says less.
+_INT64_END = 2**63
+
+
+def _check_int(value, name: str, minimum: int | None = None) -> int:
+    """``value`` as an int (numpy ints too, bools not), at least ``minimum``."""
+    if isinstance(value, _BOOLS) or not isinstance(value, _INTS):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_real(value, name: str) -> float:
+    """``value`` as a finite float: a Python or numpy number or a 0-d numeric array
+    (not a bool, a string or None)."""
+    if isinstance(value, _BOOLS) or not isinstance(value, _REALS):
+        if not (isinstance(value, np.ndarray) and value.ndim == 0
+                and value.dtype.kind in "iuf"):
+            raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
+def _check_beta(beta) -> float:
+    """``beta`` as a float in [0, 1] (NaN fails the comparison, so it is refused too)."""
+    if isinstance(beta, _BOOLS) or not isinstance(beta, _REALS):
+        raise TypeError(f"beta must be a real number, got {beta!r}")
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"beta must be in [0, 1], got {beta}")
+    return float(beta)
+
+
+def _check_shape(shape, name: str) -> tuple[int, ...]:
+    """``shape`` (an int or a sequence of ints, each >= 1) as a tuple."""
+    dims = (shape,) if isinstance(shape, _INTS) else shape
+    if isinstance(dims, (str, bytes)) or not isinstance(dims, (tuple, list, np.ndarray)) or any(
+            isinstance(d, _BOOLS) or not isinstance(d, _INTS) for d in dims):
+        raise TypeError(f"{name} must be an int or a sequence of ints, got {shape!r}")
+    if any(d < 1 for d in dims):
+        raise ValueError(f"{name} must have positive dimensions, got {shape}")
+    return tuple(int(d) for d in dims)
+
+
+def _check_dtype(dtype, name: str) -> np.dtype:
+    """``dtype`` as a numpy dtype of numbers: bool, int, uint or float (no objects,
+    strings or complex numbers, which the buffers cannot check or store faithfully)."""
+    try:
+        result = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a numpy dtype, got {dtype!r}") from None
+    if result.kind not in "biuf":
+        raise TypeError(f"{name} must be a bool, int or float dtype, got {result}")
+    return result
+
+
+def _make_rng(seed) -> np.random.Generator:
+    """``np.random.default_rng(seed)``, with what numpy refuses (negative or float seeds, a
+    string...) raised as an error naming ``seed``."""
+    if isinstance(seed, _BOOLS):
+        raise TypeError(f"seed must be None, an int >= 0 or a numpy seed, got {seed!r}")
+    try:
+        return np.random.default_rng(seed)
+    except TypeError:
+        raise TypeError(f"seed must be None, an int >= 0 or a numpy seed, got {seed!r}") from None
+    except ValueError:
+        raise ValueError(f"seed must be None, an int >= 0 or a numpy seed, got {seed!r}") from None
+
+
+def _check_n_actions(n_actions, action_dtype) -> int:
+    """The end of the action range: ``n_actions``, or what ``action_dtype`` holds."""
+    if n_actions is None:
+        return int(np.iinfo(action_dtype).max) + 1
+    n_actions = _check_int(n_actions, "n_actions", 1)
+    if n_actions > np.iinfo(action_dtype).max + 1:
+        raise ValueError(f"n_actions must fit {np.dtype(action_dtype)}, got {n_actions}")
+    return n_actions
+
+
+def _first_bad(array: np.ndarray, good: np.ndarray):
+    """The first element of ``array`` where ``good`` is False (for error messages)."""
+    return array.reshape(-1)[np.flatnonzero(~good.reshape(-1))[0]]
+
+
+# ----------------------------------------------------------------------------
 # The math, as pure functions that the notebook and the tests share.
 # ----------------------------------------------------------------------------
 def importance_weights(probabilities, buffer_size: int, beta: float) -> np.ndarray:
@@ -64,16 +172,12 @@ def importance_weights(probabilities, buffer_size: int, beta: float) -> np.ndarr
     the update never grows, for stability.  ``beta = 0`` gives all ones
     (no correction), ``beta = 1`` fully compensates for the non-uniform sampling.
     """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    if isinstance(buffer_size, bool) or not isinstance(buffer_size, (int, np.integer)):
-        raise TypeError(f"buffer_size must be an int, got {buffer_size!r}")
-    if buffer_size < 1:
-        raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
-    if not 0.0 <= beta <= 1.0:
-        raise ValueError(f"beta must be in [0, 1], got {beta}")
+    probabilities = _as_float_array(probabilities, "probabilities")
+    buffer_size = _check_int(buffer_size, "buffer_size", 1)
+    beta = _check_beta(beta)
     if probabilities.size == 0:
         raise ValueError("probabilities is empty")
-    if not (probabilities.min() > 0 and probabilities.max() <= 1):
+    if not (probabilities.min() > 0 and probabilities.max() <= 1):  # NaN fails too
         raise ValueError(f"probabilities must be in (0, 1], got {probabilities}")
     return _importance_weights(probabilities, buffer_size, beta)
 
@@ -110,15 +214,11 @@ def linear_schedule(start: float, end: float, duration: int) -> Callable[[int], 
         beta = linear_schedule(0.4, 1.0, total_steps)
         beta(0), beta(total_steps // 2), beta(total_steps)  # 0.4, 0.7, 1.0
     """
-    if isinstance(duration, bool) or not isinstance(duration, (int, np.integer)):
-        raise TypeError(f"duration must be an int, got {duration!r}")
-    if duration < 1:
-        raise ValueError(f"duration must be >= 1, got {duration}")
-    if not (np.isfinite(start) and np.isfinite(end)):
-        raise ValueError(f"start and end must be finite, got {start}, {end}")
-    start, end = float(start), float(end)
+    duration = _check_int(duration, "duration", 1)
+    start, end = _check_real(start, "start"), _check_real(end, "end")
 
     def value(step: int) -> float:
+        step = _check_real(step, "step")
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
         fraction = min(step / duration, 1.0)
@@ -134,27 +234,52 @@ class ReplayBuffer:
     """A ring buffer of transitions, sampled uniformly; all IS weights are 1.
 
     It has the same interface as :class:`PrioritizedReplayBuffer` so that the
-    agent can switch between them with one config flag.
+    agent can switch between them with one config flag.  ``n_actions``, when given,
+    bounds the actions that ``add`` and ``load_state_dict`` accept to ``[0, n_actions)``.
     """
 
-    def __init__(self, capacity: int, obs_shape, obs_dtype=np.float32, seed=None):
-        if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)):
-            raise TypeError(f"capacity must be an int, got {capacity!r}")
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1, got {capacity}")
-        self.capacity = int(capacity)
-        self.obs_shape = tuple(int(d) for d in np.atleast_1d(obs_shape))
-        if any(d < 1 for d in self.obs_shape):
-            raise ValueError(f"obs_shape must have positive dimensions, got {obs_shape}")
-        self.obs_dtype = np.dtype(obs_dtype)
-        self.obs = np.zeros((self.capacity, *self.obs_shape), dtype=self.obs_dtype)
-        self.next_obs = np.zeros_like(self.obs)
-        self.actions = np.zeros(self.capacity, dtype=np.int64)
+    def __init__(self, capacity: int, obs_shape, obs_dtype=np.float32, seed=None,
+                 n_actions: int | None = None):
+        capacity = _check_capacity(capacity)
+        obs_shape = _check_shape(obs_shape, "obs_shape")
+        obs_dtype = _check_dtype(obs_dtype, "obs_dtype")
+        action_end = _check_n_actions(n_actions, self._ACTION_DTYPE)
+        rng = _make_rng(seed)
+        # A capacity too big to allocate is a ValueError naming it, not a MemoryError.
+        _check_memory("capacity", capacity, self._nbytes_for(capacity, obs_shape, obs_dtype))
+        self.capacity = capacity
+        self.obs_shape = obs_shape
+        self.obs_dtype = obs_dtype
+        self.n_actions = None if n_actions is None else int(n_actions)
+        self._action_end = action_end  # add() accepts actions in [0, _action_end)
+        self.obs = _allocate("capacity", capacity, (capacity, *obs_shape), obs_dtype)
+        self.next_obs = _allocate("capacity", capacity, (capacity, *obs_shape), obs_dtype)
+        self.actions = np.zeros(self.capacity, dtype=self._ACTION_DTYPE)
         self.rewards = np.zeros(self.capacity, dtype=np.float32)
         self.dones = np.zeros(self.capacity, dtype=np.float32)
-        self.rng = np.random.default_rng(seed)
+        self.rng = rng
         self._cursor = 0  # the slot the next add writes
         self._size = 0
+        self._set_finite_check()
+
+    #: The dtype of the stored actions.
+    _ACTION_DTYPE = np.int64
+
+    def _nbytes_for(self, capacity: int, obs_shape: tuple, obs_dtype: np.dtype) -> int:
+        """Bytes of the arrays a buffer of this ``capacity`` allocates."""
+        obs_bytes = math.prod(obs_shape) * obs_dtype.itemsize
+        return capacity * (2 * obs_bytes + 8 + 4 + 4)
+
+    def _set_finite_check(self) -> None:
+        """How ``add`` checks that observations are finite: 0, not at all (integer dtypes
+        hold nothing else); 1, sums of Python floats, for small 1-D observations (cheaper
+        than any numpy call there); 2, one dot product of the flattened observations."""
+        if self.obs_dtype.kind != "f":
+            self._finite_check = 0
+        elif len(self.obs_shape) == 1 and self.obs_shape[0] <= _SMALL_OBS:
+            self._finite_check = 1
+        else:
+            self._finite_check = 2
 
     def __len__(self) -> int:
         return self._size
@@ -166,11 +291,73 @@ class ReplayBuffer:
         )
 
     # ------------------------------------------------------------------ adding
-    def _check_observation(self, value, name: str) -> np.ndarray:
-        array = np.asarray(value)
+    def _check_observations(self, obs, next_obs) -> tuple[np.ndarray, np.ndarray]:
+        """``obs`` and ``next_obs`` as arrays of the buffer's shape and dtype, or raise.
+
+        Called on every environment step.  The common case, arrays of the buffer's own
+        dtype and shape, costs a few attribute reads, and for float dtypes one sum: of
+        the elements of both for small 1-D observations, else the dot product
+        ``obs · next_obs``.  Either is finite only if every element of both is (a NaN or
+        an inf makes a NaN or an inf term, and a sum with one is not finite); when it is
+        not, maybe only because it overflowed, the exact check decides.  Integer dtypes
+        need no check at all.  Anything else (lists, other dtypes or shapes) takes the
+        full path, ``_observation``.
+        """
+        dtype = self.obs_dtype
+        try:
+            fast = (obs.dtype is dtype and next_obs.dtype is dtype
+                    and obs.shape == self.obs_shape and next_obs.shape == self.obs_shape)
+        except AttributeError:  # not arrays
+            fast = False
+        if not fast:
+            return self._observation(obs, "obs"), self._observation(next_obs, "next_obs")
+        check = self._finite_check
+        if check == 1:
+            # Small observations: sums of Python floats (no numpy call, no FP warnings).
+            if not math.isfinite(sum(obs.tolist()) + sum(next_obs.tolist())):
+                self._check_finite(obs, "obs")
+                self._check_finite(next_obs, "next_obs")
+        elif check == 2:
+            with np.errstate(over="ignore", invalid="ignore"):  # decided exactly below
+                product = obs.reshape(-1).dot(next_obs.reshape(-1))
+            if not math.isfinite(product):
+                self._check_finite(obs, "obs")
+                self._check_finite(next_obs, "next_obs")
+        return obs, next_obs
+
+    def _check_finite(self, array: np.ndarray, name: str) -> None:
+        finite = np.isfinite(array)
+        if not finite.all():
+            raise ValueError(f"{name} must be finite, got {_first_bad(array, finite)}")
+
+    def _observation(self, value, name: str) -> np.ndarray:
+        """``value`` as an array of the buffer's shape and dtype, checked: numbers only,
+        finite for float buffers, and every value must fit the buffer's dtype (300 is no
+        uint8, 1e300 no float32, 1.5 no int): numpy's cast would wrap or overflow them."""
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError):  # e.g. ragged lists
+            raise TypeError(f"{name} must be an array of numbers, got {value!r}") from None
         if array.shape != self.obs_shape:
             raise ValueError(f"{name} must have shape {self.obs_shape}, got {array.shape}")
-        return array
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+        if array.dtype == self.obs_dtype:
+            converted = array
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+                converted = array.astype(self.obs_dtype)
+        if self.obs_dtype.kind == "f":
+            finite = np.isfinite(converted)
+            if not finite.all():
+                raise ValueError(f"{name} must be finite and fit {self.obs_dtype}, got "
+                                 f"{_first_bad(array, finite)}")
+        elif converted is not array:
+            fits = converted == array  # a wrapped, truncated or NaN value differs
+            if not fits.all():
+                raise ValueError(f"{name} must hold values that fit {self.obs_dtype}, got "
+                                 f"{_first_bad(array, fits)}")
+        return converted
 
     def add(self, obs, action, reward, next_obs, done, truncated: bool = False) -> int:
         """Store one transition; returns its slot.  When full, overwrites the oldest.
@@ -178,11 +365,11 @@ class ReplayBuffer:
         ``done`` means the episode *terminated* at ``next_obs`` (no bootstrap);
         a time-limit truncation is not a termination.  ``truncated`` is accepted for the
         interface that the frame buffers share (they need to know where an episode ends);
-        a buffer of whole observations does not use it.
+        a buffer of whole observations does not use it.  Every argument is checked before
+        anything is written: on bad input nothing changes.
         """
-        obs = self._check_observation(obs, "obs")
-        next_obs = self._check_observation(next_obs, "next_obs")
-        _check_transition(action, reward, done)  # truncated: not used here
+        obs, next_obs = self._check_observations(obs, next_obs)
+        _check_transition(action, reward, done, truncated, self._action_end)
 
         slot = self._cursor
         self.obs[slot] = obs
@@ -191,7 +378,8 @@ class ReplayBuffer:
         self.rewards[slot] = reward
         self.dones[slot] = done
         self._cursor = (slot + 1) % self.capacity
-        self._size = min(self._size + 1, self.capacity)
+        if self._size < self.capacity:
+            self._size += 1
         self._on_add(slot)
         return slot
 
@@ -200,15 +388,12 @@ class ReplayBuffer:
 
     # ---------------------------------------------------------------- sampling
     def _check_batch_size(self, batch_size) -> int:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"batch_size must be an int, got {batch_size!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        batch_size = _check_int(batch_size, "batch_size", 1)
         if batch_size > self._size:
             raise ValueError(
                 f"cannot sample batch_size={batch_size} from a buffer holding {self._size}"
             )
-        return int(batch_size)
+        return batch_size
 
     def _gather(self, indices: np.ndarray, weights: np.ndarray) -> Batch:
         return Batch(  # take(axis=0) is the fast gather of whole rows
@@ -224,9 +409,11 @@ class ReplayBuffer:
     def sample(self, batch_size: int, beta: float | None = None) -> Batch:
         """``batch_size`` transitions drawn uniformly with replacement; weights are 1.
 
-        ``beta`` is accepted (and ignored) so that both buffers share one interface.
+        ``beta`` is accepted (checked, and ignored) so that both buffers share one interface.
         """
         batch_size = self._check_batch_size(batch_size)
+        if beta is not None:
+            _check_beta(beta)
         indices = self.rng.integers(0, self._size, size=batch_size)
         return self._gather(indices, np.ones(batch_size, dtype=np.float32))
 
@@ -248,31 +435,105 @@ class ReplayBuffer:
         )
         return state
 
-    def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`.  Arrays of another shape or dtype raise ``ValueError``
-        (naming the array) before anything changes."""
-        mine = self.state_dict()
-        missing = sorted(set(mine) - set(state))
+    def check_state_dict(self, state) -> None:
+        """Raise ``ValueError``/``TypeError`` (naming the entry) if ``load_state_dict(state)``
+        would refuse ``state``; change nothing.  A checkpoint loader can check every part
+        first, then load them all: all or nothing."""
+        self._checked_state(state)
+
+    def load_state_dict(self, state) -> None:
+        """Restore :meth:`state_dict`.  Everything is checked first (see
+        :meth:`check_state_dict`): on a bad state nothing changes."""
+        self._assign_state(self._checked_state(state))
+
+    def _state_layout(self) -> dict:
+        """``key -> (shape, dtype)`` of each array of :meth:`state_dict` but the RNG state
+        (read without side effects: a failed check must change nothing)."""
+        layout = {key: (getattr(self, key).shape, getattr(self, key).dtype)
+                  for key in self._STORAGE}
+        layout.update(cursor=((), _INT64), size=((), _INT64))
+        return layout
+
+    def _checked_state(self, state) -> dict:
+        """The arrays of ``state`` to assign, every one checked; raises on the first bad one."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a dict of arrays, got {type(state).__name__}")
+        layout = self._state_layout()
+        missing = sorted((set(layout) | {"rng_state"}) - set(state))
         if missing:
             raise ValueError(f"replay state is missing {missing}")
-        for key, value in mine.items():
-            if key == "rng_state":
-                continue
-            other = np.asarray(state[key])
-            if other.shape != np.shape(value) or other.dtype != np.asarray(value).dtype:
+        checked = {}
+        for key, (shape, dtype) in layout.items():
+            try:
+                value = np.asarray(state[key])
+            except (TypeError, ValueError):
+                raise TypeError(f"replay state {key!r} must be an array, got "
+                                f"{type(state[key]).__name__}") from None
+            if value.shape != shape or value.dtype != dtype:
                 raise ValueError(
-                    f"replay state {key!r} has shape {other.shape} and dtype {other.dtype}, "
-                    f"this buffer needs {np.shape(value)} and {np.asarray(value).dtype}"
+                    f"replay state {key!r} has shape {value.shape} and dtype {value.dtype}, "
+                    f"this buffer needs {shape} and {dtype}"
                 )
+            checked[key] = value
+        self._check_state_values(checked)
+        self._check_state_counters(checked)
+        checked["rng_state"] = self._check_rng_state(state["rng_state"])
+        return checked
+
+    def _check_state_values(self, state: dict) -> None:
+        """What ``add`` would have refused must not come in through a checkpoint."""
+        for key in ("obs", "next_obs", "frames"):
+            if key in state and self.obs_dtype.kind == "f":
+                finite = np.isfinite(state[key])
+                if not finite.all():
+                    raise ValueError(f"replay state {key!r} must be finite, got "
+                                     f"{_first_bad(state[key], finite)}")
+        actions = state["actions"]
+        valid = (actions >= 0) & (actions < self._action_end)
+        if not valid.all():
+            raise ValueError(f"replay state 'actions' must be in [0, {self._action_end}), got "
+                             f"{_first_bad(actions, valid)}")
+        finite = np.isfinite(state["rewards"])
+        if not finite.all():
+            raise ValueError(f"replay state 'rewards' must be finite, got "
+                             f"{_first_bad(state['rewards'], finite)}")
+        flags = (state["dones"] == 0) | (state["dones"] == 1)
+        if not flags.all():
+            raise ValueError(f"replay state 'dones' must be 0 or 1, got "
+                             f"{_first_bad(state['dones'], flags)}")
+
+    def _check_state_counters(self, state: dict) -> None:
+        """Cursor and size: in range, and consistent (until the ring first wraps around,
+        the next slot to write is the number of slots written)."""
         cursor, size = int(state["cursor"]), int(state["size"])
-        if not (0 <= size <= self.capacity and 0 <= cursor < self.capacity):
+        if not (0 <= size <= self.capacity and 0 <= cursor < self.capacity) or (
+                size < self.capacity and cursor != size):
             raise ValueError(f"replay state has cursor {cursor} and size {size} for capacity "
                              f"{self.capacity}")
-        rng_state = json.loads(str(state["rng_state"]))
+
+    def _check_rng_state(self, value) -> dict:
+        """The RNG state, parsed and tried on a throwaway generator of the same kind: a bad
+        one then raises here, before anything changes, not halfway through a load."""
+        text = np.asarray(value)
+        if text.shape != () or text.dtype.kind != "U":
+            raise ValueError(f"replay state 'rng_state' must be a JSON string, got "
+                             f"shape {text.shape} and dtype {text.dtype}")
+        bit_generator = type(self.rng.bit_generator)
+        try:
+            parsed = json.loads(str(text))
+            bit_generator(0).state = parsed
+        except Exception as error:  # noqa: BLE001  (json, KeyError, TypeError, ValueError...)
+            reason = " ".join(str(error).split())
+            raise ValueError(f"replay state 'rng_state' is not a {bit_generator.__name__} "
+                             f"state: {type(error).__name__}: {reason}") from None
+        return parsed
+
+    def _assign_state(self, state: dict) -> None:
+        """Assign a state that ``_checked_state`` returned (nothing here can fail)."""
         for key in self._STORAGE:
             getattr(self, key)[...] = state[key]
-        self._cursor, self._size = cursor, size
-        self.rng.bit_generator.state = rng_state
+        self._cursor, self._size = int(state["cursor"]), int(state["size"])
+        self.rng.bit_generator.state = state["rng_state"]
 
 
 _FLAG_TYPES = (bool, np.bool_, int, np.integer)
@@ -282,25 +543,36 @@ def _is_flag(value) -> bool:
     return isinstance(value, _FLAG_TYPES) and value in (0, 1)
 
 
-def _check_transition(action, reward, done, truncated=False) -> None:
+def _check_transition(action, reward, done, truncated=False, action_end=_INT64_END) -> None:
     """The checks of ``add`` on everything but the observations (shared with the frame
-    buffers): an int action >= 0, a finite reward, and ``done`` and ``truncated`` bools.
-    Called on every environment step, so it takes plain arguments (no ``**kwargs``)."""
-    if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+    buffers): an int action in ``[0, action_end)`` (the buffer's ``n_actions``, or what its
+    action array holds: a bigger one would overflow), a finite reward that fits float32,
+    and ``done`` and ``truncated`` bools.  Called on every environment step, so it takes
+    plain arguments (no ``**kwargs``) and tests the common case first."""
+    if type(action) is not int and (isinstance(action, _BOOLS) or not isinstance(action, _INTS)):
         raise TypeError(f"action must be an int, got {action!r}")
-    if action < 0:
-        raise ValueError(f"action must be >= 0, got {action}")
-    if not math.isfinite(reward):
-        raise ValueError(f"reward must be finite, got {reward}")
-    if not _is_flag(done):
+    if not 0 <= action < action_end:
+        if action < 0:
+            raise ValueError(f"action must be >= 0, got {action}")
+        raise ValueError(f"action must be < {action_end} (n_actions, or what the buffer's "
+                         f"actions hold), got {action}")
+    if type(reward) is not float and (isinstance(reward, _BOOLS)
+                                      or not isinstance(reward, _REALS)):
+        _check_real(reward, "reward")  # a 0-d array passes; anything else raises
+    if not -_FLOAT32_MAX <= reward <= _FLOAT32_MAX:  # NaN fails both comparisons
+        raise ValueError(f"reward must be finite and fit float32, got {reward}")
+    if done is not False and done is not True and not _is_flag(done):
         raise ValueError(f"done must be a bool, got {done!r}")
-    if truncated is not False and not _is_flag(truncated):
+    if truncated is not False and truncated is not True and not _is_flag(truncated):
         raise ValueError(f"truncated must be a bool, got {truncated!r}")
 
 
 def _as_td_errors(indices: np.ndarray, td_errors) -> np.ndarray:
     """``td_errors`` as a 1-D float64 array of the same length as ``indices``."""
-    errors = np.asarray(td_errors, dtype=np.float64).reshape(-1)
+    if type(td_errors) is np.ndarray and td_errors.dtype is _FLOAT64:
+        errors = td_errors.reshape(-1)  # the common case: no conversion
+    else:
+        errors = _as_float_array(td_errors, "td_errors").reshape(-1)
     if errors.size != indices.size:
         raise ValueError(
             f"indices and td_errors differ in length: {indices.size} != {errors.size}"
@@ -343,17 +615,22 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         alpha: float = 0.6,
         eps: float = 1e-6,
         seed=None,
+        n_actions: int | None = None,
     ):
-        if not (np.isfinite(alpha) and alpha >= 0):
+        alpha, eps = _check_real(alpha, "alpha"), _check_real(eps, "eps")
+        if alpha < 0:
             raise ValueError(f"alpha must be >= 0, got {alpha}")
-        if not (np.isfinite(eps) and eps > 0):
+        if eps <= 0:
             raise ValueError(f"eps must be > 0, got {eps}")
-        super().__init__(capacity, obs_shape, obs_dtype, seed)
-        self.alpha = float(alpha)
-        self.eps = float(eps)
+        super().__init__(capacity, obs_shape, obs_dtype, seed, n_actions)
+        self.alpha = alpha
+        self.eps = eps
         self._tree = SumTree(self.capacity)
         #: The largest priority ``p_i`` given so far; new transitions get it.
         self.max_priority = 1.0
+        # No priority may exceed this: then even a tree full of them has a finite total
+        # (an inf total would make every sample land in the last slot).
+        self._priority_limit = _SAFE_TOTAL / self._tree.size
         # Queued tree writes: earlier (slots, priorities) chunks, then the run of
         # slots added since, [start, start + count) mod capacity, at max_priority.
         self._queued: list[tuple[np.ndarray, np.ndarray]] = []
@@ -369,6 +646,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._writes_at_sample = 0
         self._strata = np.arange(0, dtype=np.float64)  # 0, 1, ..., batch_size - 1
 
+    def _nbytes_for(self, capacity: int, obs_shape: tuple, obs_dtype: np.dtype) -> int:
+        """Bytes of the storage, the sum tree and the write counts."""
+        return (super()._nbytes_for(capacity, obs_shape, obs_dtype)
+                + SumTree.nbytes_for(capacity) + 8 * capacity)
+
     @property
     def tree(self) -> SumTree:
         """The sum tree of priorities, with every queued write applied."""
@@ -378,8 +660,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def _on_add(self, slot: int) -> None:
         if self._added_count == 0:
             self._added_start = slot
-        self._added_count = min(self._added_count + 1, self.capacity)
-        self._mark_written(slot)  # a new transition: old indices to it are stale
+        if self._added_count < self.capacity:
+            self._added_count += 1
+        # A new transition: old indices to it are stale (_mark_written, inlined: every add).
+        self._writes += 1
+        self._written_at[slot] = self._writes
 
     def _mark_written(self, slot: int) -> None:
         """Note that ``slot`` now holds something else (indices to it are stale)."""
@@ -406,8 +691,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
         """Stratified proportional sample with IS weights for ``beta``."""
         batch_size = self._check_batch_size(batch_size)
-        if not 0.0 <= beta <= 1.0:
-            raise ValueError(f"beta must be in [0, 1], got {beta}")
+        if type(beta) is not float or not 0.0 <= beta <= 1.0:  # the common case: one test
+            beta = _check_beta(beta)
         if self._queued or self._added_count:
             self._write_queued()
         tree = self._tree
@@ -452,8 +737,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         priorities += self.eps
         priorities **= self.alpha  # p_i = (|δ_i| + eps)^α
         largest = float(priorities.max()) if priorities.size else self.max_priority
-        if not math.isfinite(largest):  # NaN and inf propagate to the max
-            _check_td_errors(slots, errors)  # raises, naming the bad value
+        if not largest <= self._priority_limit:  # NaN and inf propagate to the max
+            _check_td_errors(slots, errors)  # raises, naming the bad value, if there is one
+            raise ValueError(f"td_errors give priorities up to {largest}, above "
+                             f"{self._priority_limit:.6g} (the total would overflow), got "
+                             f"td_errors up to {np.abs(errors).max()}")
         self._queue_added()  # slots added before this call keep the max as it was
         # A copy of the caller's array (it may reuse it); our own copy is never changed.
         self._queued.append((slots if given_back else slots.copy(), priorities))
@@ -466,23 +754,50 @@ class PrioritizedReplayBuffer(ReplayBuffer):
                      max_priority=np.float64(self.max_priority))
         return state
 
-    def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`; the tree is rebuilt from the leaf priorities.  The
-        next ``update_priorities`` needs a fresh ``sample`` first."""
-        if "max_priority" not in state or not float(state["max_priority"]) > 0:
-            raise ValueError("replay state needs a 'max_priority' > 0")
-        priorities = np.asarray(state.get("priorities", np.empty(0)), dtype=np.float64)
-        if priorities.shape != (self.capacity,) or not (
-            np.isfinite(priorities).all() and (priorities >= 0).all()
-        ):
-            raise ValueError(
-                f"replay state 'priorities' must be {self.capacity} finite values >= 0, got "
-                f"shape {priorities.shape}"
-            )
-        super().load_state_dict(state)
+    def _state_layout(self) -> dict:
+        layout = super()._state_layout()
+        layout.update(priorities=((self.capacity,), _FLOAT64), max_priority=((), _FLOAT64))
+        return layout
+
+    def _check_state_values(self, state: dict) -> None:
+        """As the parent, and the priorities finite and >= 0, the max priority finite and in
+        ``(0, limit]`` (the limit that ``update_priorities`` keeps)."""
+        super()._check_state_values(state)
+        priorities = state["priorities"]
+        valid = np.isfinite(priorities) & (priorities >= 0)
+        if not valid.all():
+            raise ValueError(f"replay state 'priorities' must be finite and >= 0, got "
+                             f"{_first_bad(priorities, valid)}")
+        with np.errstate(over="ignore"):  # an overflow here is what is being checked
+            total = priorities.sum()
+        if not total <= _SAFE_TOTAL:
+            raise ValueError(f"replay state 'priorities' sum to {total}, the total would "
+                             f"overflow")
+        max_priority = float(state["max_priority"])
+        if not 0 < max_priority <= self._priority_limit:  # NaN fails too
+            raise ValueError(f"replay state 'max_priority' must be in (0, "
+                             f"{self._priority_limit:.6g}], got {max_priority}")
+
+    def _check_state_counters(self, state: dict) -> None:
+        """As the parent, and the priorities agree with the size: slots never written
+        (from ``size`` on, until the ring wraps around) have priority 0, and a buffer that
+        holds transitions has a positive total (else ``sample`` would find nothing)."""
+        super()._check_state_counters(state)
+        size, priorities = int(state["size"]), state["priorities"]
+        if priorities[size:].any():
+            raise ValueError(f"replay state 'priorities' must be 0 from slot size={size} on, "
+                             f"got {priorities[size:][priorities[size:] != 0][0]} there")
+        if size > 0 and not priorities.sum() > 0:
+            raise ValueError(f"replay state 'priorities' are all 0 while size={size}: nothing "
+                             f"could be sampled")
+
+    def _assign_state(self, state: dict) -> None:
+        """As the parent; the tree is rebuilt from the leaf priorities.  The next
+        ``update_priorities`` needs a fresh ``sample`` first."""
+        super()._assign_state(state)
         self._queued.clear()
         self._added_count = 0
-        self._tree.update(np.arange(self.capacity), priorities)
+        self._tree._write(np.arange(self.capacity), state["priorities"].astype(np.float64))
         self.max_priority = float(state["max_priority"])
         self._last_indices = None
         self._written_at[:] = 0

@@ -48,6 +48,9 @@ equal to ``fl(left + right)`` exactly, so a subtree of zeros sums to exactly 0.
 
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
 
 __all__ = ["SumTree"]
@@ -80,6 +83,57 @@ def _rows(array: np.ndarray, width: int) -> np.ndarray:
 
 
 _INT64 = np.dtype(np.int64)
+# A write is refused when the root could reach this: below it a sum of non-negative
+# floats cannot round up to inf (rounding adds far less than a factor of 2).
+_SAFE_TOTAL = np.finfo(np.float64).max / 2
+
+
+def _physical_memory() -> int | None:
+    """Bytes of physical memory, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(name: str, value, nbytes: int) -> None:
+    """Refuse ``value`` of argument ``name`` when its arrays (``nbytes``) exceed physical
+    memory: numpy would raise ``MemoryError`` (or reserve pages that can never all exist)."""
+    memory = _physical_memory()
+    if memory is not None and nbytes > memory:
+        raise ValueError(f"{name}={value} needs {nbytes:,} bytes, more than this machine's "
+                         f"{memory:,} bytes of memory")
+
+
+def _allocate(name: str, value, shape, dtype) -> np.ndarray:
+    """``np.zeros(shape, dtype)``, with ``MemoryError`` turned into ``ValueError`` naming the
+    argument that asked for it."""
+    try:
+        return np.zeros(shape, dtype=dtype)
+    except (MemoryError, ValueError) as error:  # ValueError: "array is too big"
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        raise ValueError(f"{name}={value} needs {nbytes:,} bytes, which cannot be "
+                         f"allocated ({type(error).__name__})") from None
+
+
+def _check_capacity(capacity) -> int:
+    """``capacity`` as an int >= 1, or raise ``TypeError``/``ValueError`` naming it."""
+    if isinstance(capacity, (bool, np.bool_)) or not isinstance(capacity, (int, np.integer)):
+        raise TypeError(f"capacity must be an int, got {capacity!r}")
+    if capacity < 1:
+        raise ValueError(f"capacity must be >= 1, got {capacity}")
+    return int(capacity)
+
+
+def _as_float_array(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array; numbers only (no bools, strings or objects)."""
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError):  # e.g. ragged lists
+        raise TypeError(f"{name} must be numbers, got {values!r}") from None
+    if array.dtype.kind not in "iuf" and (array.size or array.dtype.kind != "O"):
+        raise TypeError(f"{name} must be numbers, got dtype {array.dtype} ({values!r})")
+    return array.astype(np.float64, copy=False)
 
 
 def _as_index_array(indices, capacity: int, name: str = "indices") -> np.ndarray:
@@ -87,8 +141,11 @@ def _as_index_array(indices, capacity: int, name: str = "indices") -> np.ndarray
     if type(indices) is np.ndarray and indices.dtype is _INT64 and indices.ndim == 1:
         array = indices  # the common case, e.g. a Batch's indices: no conversion
     else:
-        array = np.asarray(indices)
-        if array.dtype.kind not in "iu" and array.size:
+        try:
+            array = np.asarray(indices)
+        except (ValueError, TypeError):  # e.g. ragged lists
+            raise TypeError(f"{name} must be integers, got {indices!r}") from None
+        if array.dtype.kind not in "iu" and (array.size or array.dtype.kind not in "fO"):
             raise TypeError(f"{name} must be integers, got dtype {array.dtype} ({indices!r})")
         if array.ndim > 1:
             raise ValueError(f"{name} must be a scalar or 1-D, got shape {array.shape}")
@@ -112,17 +169,15 @@ class SumTree:
     """
 
     def __init__(self, capacity: int):
-        if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)):
-            raise TypeError(f"capacity must be an int, got {capacity!r}")
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1, got {capacity}")
-        self.capacity = int(capacity)
+        self.capacity = _check_capacity(capacity)
         #: Number of leaves after padding to a power of two.
         self.size = 1 << (self.capacity - 1).bit_length()
         #: Number of levels below the root (the root is level 0, leaves level depth).
         self.depth = self.size.bit_length() - 1
+        # A capacity too big to allocate is a ValueError naming it, not a MemoryError.
+        _check_memory("capacity", capacity, self.nbytes_for(self.capacity))
         # Node 0 is unused so that node k's children are 2k and 2k + 1.
-        self._tree = np.zeros(2 * self.size, dtype=np.float64)
+        self._tree = _allocate("capacity", capacity, 2 * self.size, np.float64)
         self._pairs = self._tree.reshape(-1, 2)  # _pairs[k] == children of node k
         self._leaves = self._tree[self.size :]  # leaf i is _leaves[i] (contiguous view)
         #: ``find`` searches the prefix sums of level ``top_levels`` in one step.
@@ -195,7 +250,22 @@ class SumTree:
             self._write_plans[n] = plan
         return plan
 
+    @staticmethod
+    def nbytes_for(capacity: int) -> int:
+        """Bytes of the tree of a ``SumTree(capacity)``: every node, a float64 each."""
+        return 2 * (1 << (int(capacity) - 1).bit_length()) * 8
+
     # ------------------------------------------------------------------ reading
+    def _peek_total(self) -> float:
+        """The root, without bringing the levels near it up to date: bad input must change
+        nothing, not even those (see ``_sync_top``).  The same additions, on a copy."""
+        if not self._top_stale:
+            return float(self._tree[1])
+        level = self._top_level
+        while level.size > 1:
+            level = level[0::2] + level[1::2]
+        return float(level[0])
+
     def _sync_top(self) -> None:
         """Recompute the levels above ``top_levels`` if a write left them stale."""
         if self._top_stale:
@@ -244,10 +314,11 @@ class SumTree:
         ``indices`` and ``priorities`` are scalars or 1-D arrays of the same
         length (a scalar priority is used for every index).  When an index
         appears more than once, the last of its priorities wins.  Priorities
-        must be finite and >= 0.  On bad input nothing changes.
+        must be finite and >= 0, and the total after the update finite.  On bad
+        input nothing changes.
         """
         leaves = _as_index_array(indices, self.capacity)
-        values = np.asarray(priorities, dtype=np.float64)
+        values = _as_float_array(priorities, "priorities")
         if values.ndim > 1:
             raise ValueError(f"priorities must be a scalar or 1-D, got shape {values.shape}")
         if values.ndim == 0:
@@ -261,7 +332,25 @@ class SumTree:
         if values.size and values.min() < 0:
             raise ValueError(f"priorities must be >= 0, got {values.min()}")
         if leaves.size:
+            self._check_total_after(leaves, values)
             self._write(leaves, values)
+
+    def _check_total_after(self, leaves: np.ndarray, values: np.ndarray) -> None:
+        """Refuse a write after which the total would overflow to inf (then every ``find``
+        would land in the last leaf).  The new total is at most the old one plus the new
+        values; only when that bound is near overflow, compute the new total exactly."""
+        with np.errstate(over="ignore"):  # an overflow here is what is being checked
+            bound = self._peek_total() + float(values.sum())
+            if bound <= _SAFE_TOTAL:
+                return
+            reversed_unique, first_in_reversed = np.unique(leaves[::-1], return_index=True)
+            level = self._leaves.copy()
+            level[reversed_unique] = values[leaves.size - 1 - first_in_reversed]  # last wins
+            while level.size > 1:  # the same additions as the tree's
+                level = level[0::2] + level[1::2]
+        if not math.isfinite(level[0]):
+            raise ValueError(f"priorities would make the total priority overflow, got "
+                             f"priorities up to {values.max()}")
 
     def _write(self, leaves: np.ndarray, values: np.ndarray) -> None:
         """``update`` without the checks: ``leaves`` int64 in range, ``values`` valid.
@@ -312,16 +401,18 @@ class SumTree:
         never returned.  Raises ``ValueError`` if the tree is empty (total 0)
         or a value is outside ``[0, total]``.
         """
-        targets = np.asarray(values, dtype=np.float64)
+        targets = _as_float_array(values, "values")
         if targets.ndim > 1:
             raise ValueError(f"values must be a scalar or 1-D, got shape {targets.shape}")
-        total = self.total
+        total = self._peek_total()  # no side effect before the checks pass
         if total <= 0:
-            raise ValueError("cannot find in a sum tree whose total priority is 0")
+            raise ValueError(f"cannot find values in a sum tree whose total priority is 0, "
+                             f"got values {values!r}")
         flat = targets.reshape(-1)
         outside = ~np.isfinite(flat) | (flat < 0) | (flat > total)
         if outside.any():
             raise ValueError(f"values must lie in [0, total={total}], got {flat[outside][0]}")
+        self._sync_top()  # find reads the root: bring the levels near it up to date
         if not flat.size:
             return np.empty(0, dtype=np.int64)
         self._prepare_search()

@@ -21,19 +21,77 @@ they return a tensor of shape ``(batch,)`` (``np.asarray`` makes it numpy).
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 __all__ = ["double_dqn_targets", "dqn_targets"]
 
-
-def _check_shapes(rewards, dones, next_q, name, gamma):
-    if not (0.0 <= float(gamma) <= 1.0):
+def _check_gamma(gamma) -> float:
+    """γ must be a real number in [0, 1] (not a bool, not NaN); returns it as a float."""
+    if isinstance(gamma, (bool, np.bool_)) or not isinstance(gamma, (int, float, np.integer,
+                                                                   np.floating)):
+        raise TypeError(f"gamma must be a number in [0, 1], got {gamma!r}")
+    if not (math.isfinite(float(gamma)) and 0.0 <= float(gamma) <= 1.0):
         raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
-    if len(rewards.shape) != 1 or len(dones.shape) != 1:
-        raise ValueError(
-            f"rewards and dones must be 1-D (batch,), got shapes {tuple(rewards.shape)} "
-            f"and {tuple(dones.shape)}"
-        )
+    return float(gamma)
+
+
+def _to_tensor(value, name: str):
+    """``value`` as a float32 tensor; a value that is not numeric raises naming ``name``.
+
+    Concrete values (numpy arrays, lists, eager tensors) are also checked for NaN and inf;
+    symbolic tensors inside ``tf.function`` cannot be, and pass as they are."""
+    from keras import ops
+
+    if _is_symbolic(value):
+        return ops.cast(value, "float32")
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"dtype {array.dtype}")
+        array = array.astype(np.float32)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a numeric array, got {_short(value)} ({error})") from None
+    if array.size and not np.isfinite(array).all():
+        bad = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise ValueError(f"{name} must be finite, got {array.ravel()[bad]} at flat index {bad}")
+    return ops.convert_to_tensor(array)
+
+
+def _is_symbolic(value) -> bool:
+    """A graph tensor (inside ``tf.function``), whose values are not known yet."""
+    import tensorflow as tf
+
+    return tf.is_tensor(value) and not tf.executing_eagerly()
+
+
+def _short(value, limit: int = 80) -> str:
+    """``repr(value)`` on one line, at most ``limit`` characters."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _check_dones(dones) -> None:
+    """Concrete dones must be 0 or 1 (a terminal flag), never 0.5 or 2."""
+    if _is_symbolic(dones):
+        return
+    values = np.asarray(dones)
+    bad = (values != 0) & (values != 1)
+    if bad.any():
+        index = int(np.flatnonzero(bad.ravel())[0])
+        raise ValueError(f"dones must be 0 or 1, got {values.ravel()[index]} at index {index}")
+
+
+def _check_shapes(rewards, dones, next_q, name):
+    """rewards and dones (batch,), ``name`` (batch, n_actions >= 1), one batch size."""
+    for label, value in (("rewards", rewards), ("dones", dones)):
+        if len(value.shape) != 1:
+            raise ValueError(f"{label} must be 1-D (batch,), got shape {tuple(value.shape)}")
     if len(next_q.shape) != 2:
         raise ValueError(f"{name} must be 2-D (batch, n_actions), got shape {tuple(next_q.shape)}")
+    if next_q.shape[1] is not None and next_q.shape[1] < 1:
+        raise ValueError(f"{name} must have at least one action, got shape {tuple(next_q.shape)}")
     sizes = {rewards.shape[0], dones.shape[0], next_q.shape[0]} - {None}
     if len(sizes) > 1:
         raise ValueError(
@@ -54,12 +112,14 @@ def double_dqn_targets(rewards, dones, next_q_online, next_q_target, gamma):
     """
     from keras import ops
 
-    rewards = ops.convert_to_tensor(rewards, dtype="float32")
-    dones = ops.convert_to_tensor(dones, dtype="float32")
-    next_q_online = ops.convert_to_tensor(next_q_online, dtype="float32")
-    next_q_target = ops.convert_to_tensor(next_q_target, dtype="float32")
-    _check_shapes(rewards, dones, next_q_online, "next_q_online", gamma)
-    _check_shapes(rewards, dones, next_q_target, "next_q_target", gamma)
+    gamma = _check_gamma(gamma)
+    rewards = _to_tensor(rewards, "rewards")
+    dones = _to_tensor(dones, "dones")
+    next_q_online = _to_tensor(next_q_online, "next_q_online")
+    next_q_target = _to_tensor(next_q_target, "next_q_target")
+    _check_shapes(rewards, dones, next_q_online, "next_q_online")
+    _check_shapes(rewards, dones, next_q_target, "next_q_target")
+    _check_dones(dones)
     if next_q_online.shape[1] != next_q_target.shape[1]:
         raise ValueError(
             f"next_q_online and next_q_target must have the same number of actions, got "
@@ -74,8 +134,10 @@ def dqn_targets(rewards, dones, next_q_target, gamma):
     """y = r + γ (1 − done) max_a Q_target(s', a)   (Mnih et al. 2015): the overestimating one."""
     from keras import ops
 
-    rewards = ops.convert_to_tensor(rewards, dtype="float32")
-    dones = ops.convert_to_tensor(dones, dtype="float32")
-    next_q_target = ops.convert_to_tensor(next_q_target, dtype="float32")
-    _check_shapes(rewards, dones, next_q_target, "next_q_target", gamma)
+    gamma = _check_gamma(gamma)
+    rewards = _to_tensor(rewards, "rewards")
+    dones = _to_tensor(dones, "dones")
+    next_q_target = _to_tensor(next_q_target, "next_q_target")
+    _check_shapes(rewards, dones, next_q_target, "next_q_target")
+    _check_dones(dones)
     return rewards + gamma * (1.0 - dones) * ops.max(next_q_target, axis=1)

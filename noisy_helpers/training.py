@@ -28,28 +28,30 @@ trains on lives with clipped rewards, stores frames once
 their true scores, and writes each game's true score in the ``game_score`` column.
 TensorFlow runs the networks on a GPU when it sees one.
 
-Everything it writes lives in ``out``: ``metrics.csv`` (one row per finished
-training episode and one per evaluation; no wall-clock values, so that the
-same seed gives the same file), ``tensorboard/`` and ``checkpoint/``.
+Everything it writes lives in ``out``, a run folder (:mod:`noisy_helpers.run_folder`:
+what may be written where, verified checkpoints, no row lost): ``run.json``,
+``metrics.csv`` (one row per finished training episode and one per evaluation; no
+wall-clock values, so that the same seed gives the same file), ``tensorboard/`` and
+``checkpoint/``.  A stop lands between whole steps (:mod:`noisy_helpers.interrupts`).
 Nothing grows with the number of steps in memory.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import math
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import run_folder
 from .atari import VectorAtari, is_atari, make_atari_env
 from .config import Config
 from .frame_replay import FrameReplayBuffer, PrioritizedFrameReplayBuffer
+from .interrupts import StopRequests
 from .replay import PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
+from .run_folder import export_agent, read_metrics
 
 __all__ = ["train", "evaluate", "random_policy_returns", "make_env", "read_metrics",
            "export_agent", "load_run_state", "Run", "METRIC_FIELDS"]
@@ -70,9 +72,8 @@ def make_env(env_id: str, render_mode=None, training: bool = False, env_kwargs=N
     ``noisy_helpers/DeepSea-v0``."""
     import gymnasium as gym
 
-    if not isinstance(env_id, str):
-        raise TypeError(f"env_id must be a string, got {env_id!r}")
-    env_kwargs = _check_env_kwargs(env_kwargs)
+    run_folder.check_env_id(env_id)
+    env_kwargs = run_folder.check_env_kwargs(env_kwargs)
     if is_atari(env_id):
         return make_atari_env(env_id, training=training, render_mode=render_mode, **env_kwargs)
     try:
@@ -85,19 +86,6 @@ def make_env(env_id: str, render_mode=None, training: bool = False, env_kwargs=N
         env.close()
         raise ValueError(f"env {env_id!r} must have a Discrete action space, got {env.action_space}")
     return env
-
-
-def _check_env_kwargs(env_kwargs) -> dict:
-    """``env_kwargs`` as a dict with str keys (None: empty); saved in ``state.json``, so JSON."""
-    if env_kwargs is None:
-        return {}
-    if not isinstance(env_kwargs, dict) or not all(isinstance(k, str) for k in env_kwargs):
-        raise TypeError(f"env_kwargs must be a dict with str keys, got {env_kwargs!r}")
-    try:
-        json.dumps(env_kwargs)
-    except TypeError:
-        raise TypeError(f"env_kwargs must be JSON-serialisable, got {env_kwargs!r}") from None
-    return dict(env_kwargs)
 
 
 @dataclass
@@ -117,17 +105,6 @@ class Run:
     def metrics(self) -> dict:
         """``metrics.csv`` as a dict of float arrays (NaN where a row has no value)."""
         return read_metrics(self.metrics_path)
-
-
-def read_metrics(path) -> dict:
-    """Read a ``metrics.csv`` into ``{column: float array}``; empty cells become NaN."""
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-        fields = rows[0].keys() if rows else []
-    return {
-        field: np.array([float(row[field]) if row[field] != "" else math.nan for row in rows])
-        for field in fields
-    }
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -202,183 +179,67 @@ def random_policy_returns(envs, seeds, seed: int = 0) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- checkpoints
 def _save_checkpoint(directory: Path, agent, buffer, state: dict) -> None:
-    """Write the checkpoint to a fresh folder, then swap it in: a crash mid-write never
-    leaves a half-written checkpoint behind."""
-    partial = directory.with_name(directory.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    agent.save(partial)
-    np.savez(partial / "replay.npz", **buffer.state_dict())
-    (partial / "state.json").write_text(json.dumps(state, indent=1))
-    old = directory.with_name(directory.name + ".old")
-    if old.exists():  # left by a crash in the middle of an earlier swap
-        shutil.rmtree(old)
-    if directory.exists():
-        directory.rename(old)
-    partial.rename(directory)
-    if old.exists():
-        shutil.rmtree(old)
+    """The agent, the replay and ``state`` as a verified checkpoint (see
+    :func:`~noisy_helpers.run_folder.save_checkpoint`: a crash mid-write never leaves a
+    half-written checkpoint behind)."""
+
+    def write(folder: Path) -> None:
+        agent.save(folder)
+        np.savez(folder / "replay.npz", **buffer.state_dict())
+
+    run_folder.save_checkpoint(directory, write, state)
 
 
 def load_run_state(run_directory) -> dict:
-    """The ``state.json`` of a run's checkpoint (config, env id, counters)."""
-    path = Path(run_directory) / "checkpoint" / "state.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint in {str(run_directory)!r} ({path} missing)")
-    return json.loads(path.read_text())
-
-
-#: What :func:`export_agent` keeps of a run's checkpoint: enough to evaluate and watch it.
-EXPORTED_FILES = ("online.weights.h5", "agent.json", "state.json")
-
-
-def export_agent(run_directory, out) -> Path:
-    """Copy what it takes to evaluate a trained agent, and nothing more, into ``out``:
-    ``checkpoint/`` with the online network's weights, ``agent.json`` and ``state.json``
-    (config and counters), plus the run's ``metrics.csv``.  Not the target network, the
-    optimizer or the replay: an exported agent is for ``evaluate`` and videos, not
-    for ``--resume``.  ``python -m noisy_helpers evaluate --run OUT`` reads it."""
-    source = Path(run_directory) / "checkpoint"
-    load_run_state(run_directory)  # a clear error when there is no checkpoint
-    out = Path(out)
-    if out.resolve() == Path(run_directory).resolve():
-        raise ValueError(f"out must differ from run_directory, got {str(out)!r} for both")
-    (out / "checkpoint").mkdir(parents=True, exist_ok=True)
-    for name in EXPORTED_FILES:
-        shutil.copyfile(source / name, out / "checkpoint" / name)
-    if (Path(run_directory) / "metrics.csv").exists():
-        shutil.copyfile(Path(run_directory) / "metrics.csv", out / "metrics.csv")
-    return out
-
-
-def _trim_metrics(path: Path, last_step: int) -> None:
-    """Drop the rows written after the checkpoint that a resumed run continues from."""
-    if not path.exists():
-        return
-    with open(path, newline="") as file:
-        rows = list(csv.reader(file))
-    kept = [rows[0]] + [row for row in rows[1:] if int(row[0]) <= last_step]
-    with open(path, "w", newline="") as file:
-        csv.writer(file).writerows(kept)
-
-
-def _sigterm_raises_keyboard_interrupt():
-    """Make SIGTERM (``kill PID``) raise ``KeyboardInterrupt`` like Ctrl-C, so that it too
-    saves a checkpoint: a run in the background ignores SIGINT.  Returns a function that
-    puts the previous handler back.  Only the main thread can set handlers."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    """The ``state.json`` of a run's checkpoint (config as a dict, env id, env arguments,
+    counters), verified against the checkpoint's manifest and validated."""
+    run_directory = run_folder.require_run_folder(run_directory, "run_directory")
+    checkpoint = run_folder.find_checkpoint(run_directory, run_folder.EXPORTED_FILES)
+    state = run_folder.read_state(checkpoint)
+    return dict(state, config=state["config"].to_dict())
 
 
 # ----------------------------------------------------------------------------- the loop
-class _Metrics:
-    """Appends rows to metrics.csv and the same scalars to TensorBoard."""
+def _tensorboard_writer(directory: Path):
+    import tensorflow as tf
 
-    def __init__(self, directory: Path, fields: list, resume: bool, tensorboard: bool):
-        self.fields = fields
-        path = directory / "metrics.csv"
-        new_file = not (resume and path.exists())
-        self.file = open(path, "w" if new_file else "a", newline="")
-        self.writer = csv.DictWriter(self.file, fieldnames=fields)
-        if new_file:
-            self.writer.writeheader()
-        self.summary = None
-        if tensorboard:
-            import tensorflow as tf
-
-            self.tf = tf
-            self.summary = tf.summary.create_file_writer(str(directory / "tensorboard"))
-
-    def write(self, row: dict) -> None:
-        self.writer.writerow({k: _format(v) for k, v in row.items()})
-        if self.summary is not None:
-            with self.summary.as_default():
-                for key, value in row.items():
-                    if key not in ("step", "episode") and value is not None and not (
-                        isinstance(value, float) and math.isnan(value)
-                    ):
-                        self.tf.summary.scalar(key, value, step=row["step"])
-
-    def flush(self) -> None:
-        """Write out what is buffered: a checkpoint's metrics must be on disk with it."""
-        self.file.flush()
-        if self.summary is not None:
-            self.summary.flush()
-
-    def close(self) -> None:
-        self.file.close()
-        if self.summary is not None:
-            self.summary.close()
+    return tf.summary.create_file_writer(str(directory / "tensorboard"))
 
 
-def _format(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return value
+def _log_scalars(summary, row: dict) -> None:
+    import tensorflow as tf
+
+    with summary.as_default():
+        for key, value in row.items():
+            if key not in ("step", "episode") and value is not None and not (
+                isinstance(value, float) and math.isnan(value)
+            ):
+                tf.summary.scalar(key, value, step=row["step"])
 
 
-def train(
-    config: Config,
-    env_id: str = "CartPole-v1",
-    out=None,
-    resume: bool = False,
-    progress: bool = True,
-    tensorboard: bool = True,
-    env_kwargs=None,
-) -> Run:
-    """Train a (Noisy) (Double) DQN agent on ``env_id``; return a :class:`Run`.
-
-    Args:
-        config: the run's settings.
-        env_id: a gymnasium id with a Discrete action space and vector observations, or an
-            Atari id (``"ALE/UpNDown-v5"``, with ``Config.atari()``).
-        out: the run's directory (created); ``None`` makes a temporary one.  A new run (not
-            ``resume``) into an existing directory replaces its metrics and TensorBoard logs.
-        resume: continue from ``out/checkpoint``.  The config must equal the saved one,
-            except ``total_steps``, which may be raised to train longer.
-        progress: show a tqdm progress bar.
-        tensorboard: also write TensorBoard scalars to ``out/tensorboard``.
-        env_kwargs: arguments of the environment (``gym.make(env_id, **env_kwargs)``), saved
-            with the checkpoint, e.g. ``{"size": 10}`` for ``noisy_helpers/DeepSea-v0``.
-    """
+def _check_train_arguments(config, env_id, env_kwargs, resume, saved) -> dict:
+    """Every check of :func:`train` that needs no environment; returns ``env_kwargs``."""
     if not isinstance(config, Config):
         raise TypeError(f"config must be a noisy_helpers.Config, got {type(config).__name__}")
-    if out is None:
-        import tempfile
-
-        out = tempfile.mkdtemp(prefix="noisy_run_")
-    out = Path(out)
-    env_kwargs = _check_env_kwargs(env_kwargs)
-    saved = None
-    if resume:
-        saved = load_run_state(out)
-        saved_config = Config.from_dict(saved["config"])
-        differing = sorted(
-            k for k, v in config.to_dict().items()
-            if k != "total_steps" and saved_config.to_dict()[k] != v
-        )
+    run_folder.check_env_id(env_id)
+    env_kwargs = run_folder.check_env_kwargs(env_kwargs)
+    if saved is not None:
+        saved_config = saved["config"].to_dict()
+        differing = sorted(k for k, v in config.to_dict().items()
+                           if k != "total_steps" and saved_config[k] != v)
         if differing:
-            raise ValueError(
-                f"resume: config differs from the checkpoint's in {differing}; only "
-                f"total_steps may change"
-            )
+            raise ValueError(f"resume: config differs from the checkpoint's in {differing}; "
+                             f"only total_steps may change")
         if saved["env_id"] != env_id:
             raise ValueError(f"resume: env_id {env_id!r} differs from the checkpoint's "
                              f"{saved['env_id']!r}")
-        if saved.get("env_kwargs", {}) != env_kwargs:
+        if saved["env_kwargs"] != env_kwargs:
             raise ValueError(f"resume: env_kwargs {env_kwargs!r} differ from the checkpoint's "
-                             f"{saved.get('env_kwargs', {})!r}")
+                             f"{saved['env_kwargs']!r}")
+        pending = saved["evaluation"] < saved["step"] // config.eval_period
+        if config.total_steps <= saved["step"] and not pending:
+            raise ValueError(f"resume: the run is at step {saved['step']}; total_steps "
+                             f"{config.total_steps} would train nothing (ask for more)")
     atari = is_atari(env_id)
     if atari != (config.network == "nature"):
         raise ValueError(
@@ -399,11 +260,65 @@ def train(
         raise ValueError("config.noise_resample='episode' needs one env (num_envs=1): the "
                          f"games of a vector env start their episodes at different steps, "
                          f"got num_envs={config.num_envs}")
-    # Validates env_id and env_kwargs before anything is written.
+    return env_kwargs
+
+
+def _make_buffer(config: Config, obs_space, n_actions: int, atari: bool):
+    """The replay of ``config``: frames stored once on Atari, whole observations elsewhere."""
+    kwargs = dict(alpha=config.alpha, eps=config.priority_eps) if config.prioritized else {}
+    if atari:  # stacks of frames: each frame stored once
+        buffer_type = PrioritizedFrameReplayBuffer if config.prioritized else FrameReplayBuffer
+        return buffer_type(config.buffer_size, frame_shape=obs_space.shape[1:],
+                           stack_size=obs_space.shape[0], frame_dtype=obs_space.dtype,
+                           seed=config.seed, streams=config.num_envs, n_actions=n_actions,
+                           **kwargs)
+    buffer_type = PrioritizedReplayBuffer if config.prioritized else ReplayBuffer
+    return buffer_type(config.buffer_size, obs_space.shape, obs_space.dtype, seed=config.seed,
+                       n_actions=n_actions, **kwargs)
+
+
+def train(
+    config: Config,
+    env_id: str = "CartPole-v1",
+    out=None,
+    resume: bool = False,
+    progress: bool = True,
+    tensorboard: bool = True,
+    env_kwargs=None,
+    overwrite: bool = False,
+) -> Run:
+    """Train a (Noisy) (Double) DQN agent on ``env_id``; return a :class:`Run`.
+
+    Args:
+        config: the run's settings.
+        env_id: a registered gymnasium id with a Discrete action space and vector
+            observations, or an Atari id (``"ALE/UpNDown-v5"``, with ``Config.atari()``).
+        out: the run's folder: absent or empty (a new run), or a run of this package
+            (``resume`` or ``overwrite``); ``None`` makes a temporary one.  Any other
+            non-empty folder is refused (see :mod:`noisy_helpers.run_folder`).
+        resume: continue from ``out``'s checkpoint.  The config must equal the saved one,
+            except ``total_steps``, which must be raised beyond the saved step.
+        progress: show a tqdm progress bar.
+        tensorboard: also write TensorBoard scalars to ``out/tensorboard``.
+        env_kwargs: arguments of the environment (``gym.make(env_id, **env_kwargs)``), saved
+            with the checkpoint, e.g. ``{"size": 10}`` for ``noisy_helpers/DeepSea-v0``.
+        overwrite: replace the run already in ``out`` (its own files only).
+
+    Everything is checked, and the environment, agent and buffer are built, before the first
+    byte is written to or deleted from ``out``.
+    """
+    if out is None:
+        import tempfile
+
+        out = tempfile.mkdtemp(prefix="noisy_run_")
+    mode = run_folder.check_out_folder(out, overwrite=overwrite, resume=resume)
+    out = Path(out)
+    saved = checkpoint = None
+    if mode == "resume":
+        checkpoint = run_folder.find_checkpoint(out)
+        saved = run_folder.read_state(checkpoint)
+    env_kwargs = _check_train_arguments(config, env_id, env_kwargs, resume, saved)
     env = make_env(env_id, training=True, env_kwargs=env_kwargs)
-    out.mkdir(parents=True, exist_ok=True)
-    if saved is None and (out / "tensorboard").exists():
-        shutil.rmtree(out / "tensorboard")  # a new run: no curves of an old one underneath
 
     import keras
 
@@ -412,129 +327,196 @@ def train(
     keras.utils.set_random_seed(config.seed)
     obs_space = env.observation_space
     agent = Agent(config, obs_space.shape, env.action_space.n, obs_space.dtype)
-    buffer_kwargs = dict(alpha=config.alpha, eps=config.priority_eps) if config.prioritized else {}
-    if atari:  # each frame stored once, stacks rebuilt at sample time
-        buffer_type = PrioritizedFrameReplayBuffer if config.prioritized else FrameReplayBuffer
-        buffer = buffer_type(config.buffer_size, frame_shape=obs_space.shape[1:],
-                             stack_size=obs_space.shape[0], frame_dtype=obs_space.dtype,
-                             seed=config.seed, streams=config.num_envs, **buffer_kwargs)
-    else:
-        buffer_type = PrioritizedReplayBuffer if config.prioritized else ReplayBuffer
-        buffer = buffer_type(config.buffer_size, obs_space.shape, obs_space.dtype,
-                             seed=config.seed, **buffer_kwargs)
-    beta = linear_schedule(config.beta_start, config.beta_end, config.total_steps)
+    buffer = _make_buffer(config, obs_space, int(env.action_space.n), is_atari(env_id))
+    if saved is not None:
+        checkpoint = run_folder.find_checkpoint(out, recover=True)
+        run_folder.load_checkpoint(checkpoint, agent, buffer)
     eval_envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(config.eval_episodes)]
     vector_env = VectorAtari(env_id, config.num_envs) if config.num_envs > 1 else None
+    marker = run_folder.start_run_folder(out, mode)  # the first write
+    loop = _Loop(config, env_id, env_kwargs, out, agent, buffer, eval_envs, saved,
+                 marker["run_id"], progress, tensorboard)
+    try:
+        if vector_env is None:
+            loop.run_single(env)
+        else:
+            loop.run_vector(vector_env)
+    finally:
+        env.close()
+        if vector_env is not None:
+            vector_env.close()
+        for eval_env in eval_envs:
+            eval_env.close()
+    return Run(agent=agent, buffer=buffer, directory=out, env_id=env_id, env_kwargs=env_kwargs)
 
-    step, episode, evaluation = 0, 0, 0
-    if saved is not None:
-        agent.load(out / "checkpoint")
-        with np.load(out / "checkpoint" / "replay.npz", allow_pickle=False) as arrays:
-            buffer.load_state_dict(dict(arrays))
-        step, episode, evaluation = saved["step"], saved["episode"], saved["evaluation"]
-        _trim_metrics(out / "metrics.csv", step)
 
-    noise_fields = sorted(agent.noise_statistics())
-    metrics = _Metrics(out, METRIC_FIELDS + noise_fields, resume=saved is not None,
-                       tensorboard=tensorboard)
-    loss_sum, loss_count = 0.0, 0
+class _Loop:
+    """The training loop's state and its periodic work (see the module docstring)."""
 
-    def state() -> dict:
-        return dict(config=config.to_dict(), env_id=env_id, env_kwargs=env_kwargs, step=step,
-                    episode=episode, evaluation=evaluation)
+    def __init__(self, config, env_id, env_kwargs, out, agent, buffer, eval_envs, saved,
+                 run_id, progress, tensorboard):
+        self.config, self.env_id, self.env_kwargs, self.out = config, env_id, env_kwargs, out
+        self.agent, self.buffer, self.eval_envs, self.run_id = agent, buffer, eval_envs, run_id
+        self.step = self.episode = self.evaluation = 0
+        if saved is not None:
+            self.step, self.episode = saved["step"], saved["episode"]
+            self.evaluation = saved["evaluation"]
+        self.beta = linear_schedule(config.beta_start, config.beta_end, config.total_steps)
+        self.metrics = run_folder.MetricsFile(
+            out / "metrics.csv", METRIC_FIELDS + sorted(agent.noise_statistics()),
+            resume_step=None if saved is None else self.step)
+        self.summary = _tensorboard_writer(out) if tensorboard else None
+        self.loss_sum, self.loss_count = 0.0, 0
+        self.per_episode_noise = config.noise_resample == "episode"
+        self.reached_stop = False
+        from tqdm.auto import tqdm
 
-    def epsilon() -> float:
-        return math.nan if config.noisy else agent.epsilon(step)
+        self.bar = tqdm(total=config.total_steps, initial=self.step, disable=not progress,
+                        desc=f"{env_id} seed {config.seed}", unit="step", mininterval=1.0)
+        self.stops = StopRequests()
+        self.saved_state = None  # the state of the last checkpoint written
 
-    def row(**values) -> dict:
-        nonlocal loss_sum, loss_count
-        values = dict(step=step, episode=episode, beta=beta(step), epsilon=epsilon(),
-                      loss=loss_sum / loss_count if loss_count else math.nan, **values)
-        loss_sum, loss_count = 0.0, 0
-        values.update(agent.noise_statistics())
-        return values
+    # ------------------------------------------------------------------ rows
+    def state(self) -> dict:
+        return dict(config=self.config.to_dict(), env_id=self.env_id,
+                    env_kwargs=self.env_kwargs, step=self.step, episode=self.episode,
+                    evaluation=self.evaluation, run_id=self.run_id)
 
-    from tqdm.auto import tqdm
+    def write_row(self, **values) -> None:
+        config, step = self.config, self.step
+        values = dict(step=step, episode=self.episode, beta=self.beta(step),
+                      epsilon=math.nan if config.noisy else self.agent.epsilon(step),
+                      loss=self.loss_sum / self.loss_count if self.loss_count else math.nan,
+                      **values)
+        self.loss_sum, self.loss_count = 0.0, 0
+        values.update(self.agent.noise_statistics())
+        self.metrics.write(values)
+        if self.summary is not None:
+            _log_scalars(self.summary, values)
 
-    bar = tqdm(total=config.total_steps, initial=step, disable=not progress,
-               desc=f"{env_id} seed {config.seed}", unit="step", mininterval=1.0)
+    def end_episode(self, episode_return: float, episode_length: int, game_score: float):
+        self.episode += 1
+        self.write_row(episode_return=episode_return, episode_length=episode_length,
+                       game_score=game_score)
+        stop_at = self.config.stop_at_return
+        if stop_at is not None and episode_return >= stop_at:
+            self.reached_stop = True
+        if self.per_episode_noise:
+            self.agent.reset_noise()  # one noise sample, one perturbed policy, per episode
 
-    per_episode_noise = config.noise_resample == "episode"
-    reached_stop = False
+    # ------------------------------------------------------------ periodic work
+    def run_evaluation(self) -> None:
+        """Evaluate at this step.  A stop may cut it short: the checkpoint then says it is
+        still to do (``evaluation`` not counted), and the resumed run plays it first."""
+        config = self.config
+        seeds = [_eval_seed(config, self.evaluation + 1, i) for i in range(len(self.eval_envs))]
+        self.stops.allow()
+        greedy = evaluate(self.agent, self.eval_envs, seeds, noise=False)
+        noisy = evaluate(self.agent, self.eval_envs, seeds, noise=True,
+                         resample_every=resample_every(config))
+        self.stops.defer()
+        self.write_row(eval_return=float(greedy.mean()), eval_return_std=float(greedy.std()),
+                       eval_return_noisy=float(noisy.mean()))
+        self.evaluation += 1
+        self.bar.set_postfix(eval=f"{greedy.mean():.1f}", refresh=False)
 
-    def end_episode(episode_return: float, episode_length: int, game_score: float) -> None:
-        nonlocal episode, reached_stop
-        episode += 1
-        metrics.write(row(episode_return=episode_return, episode_length=episode_length,
-                          game_score=game_score))
-        if config.stop_at_return is not None and episode_return >= config.stop_at_return:
-            reached_stop = True
-        if per_episode_noise:
-            agent.reset_noise()  # one noise sample, one perturbed policy, per episode
+    def save_checkpoint(self) -> None:
+        self.metrics.sync()  # a checkpoint's rows are on disk before it
+        if self.summary is not None:
+            self.summary.flush()
+        self.saved_state = self.state()
+        _save_checkpoint(self.out / "checkpoint", self.agent, self.buffer, self.saved_state)
 
-    def after_step() -> None:
+    def after_step(self) -> None:
         """The periodic work that follows every agent step (``step`` is already counted)."""
-        nonlocal evaluation, loss_sum, loss_count
+        config, agent, buffer, step = self.config, self.agent, self.buffer, self.step
         if step % config.train_frequency == 0:
             if step > config.learning_starts and len(buffer) >= config.batch_size:
-                batch = buffer.sample(config.batch_size, beta(step))
+                batch = buffer.sample(config.batch_size, self.beta(step))
                 loss, abs_td = agent.train_step(batch)  # also redraws the noise
                 buffer.update_priorities(batch.indices, abs_td)
-                loss_sum += loss
-                loss_count += 1
-            elif not per_episode_noise:
+                self.loss_sum += loss
+                self.loss_count += 1
+            elif not self.per_episode_noise:
                 agent.reset_noise()  # warm-up: same noise rhythm as training
         if step % config.target_update_period == 0:
             agent.sync_target()
         if step % config.eval_period == 0:
-            evaluation += 1
-            seeds = [_eval_seed(config, evaluation, i) for i in range(len(eval_envs))]
-            greedy = evaluate(agent, eval_envs, seeds, noise=False)
-            noisy = evaluate(agent, eval_envs, seeds, noise=True,
-                             resample_every=resample_every(config))
-            metrics.write(row(eval_return=float(greedy.mean()),
-                              eval_return_std=float(greedy.std()),
-                              eval_return_noisy=float(noisy.mean())))
-            bar.set_postfix(eval=f"{greedy.mean():.1f}", refresh=False)
+            self.run_evaluation()
         if step % config.checkpoint_period == 0:
-            metrics.flush()
-            _save_checkpoint(out / "checkpoint", agent, buffer, state())
-        bar.update(1)
+            self.save_checkpoint()
+        self.bar.update(1)
 
-    # Every (re)start begins fresh episodes, from a seed that depends on where it starts.
-    start_seed = config.seed * 1_000_003 + step
-    restore_sigterm = _sigterm_raises_keyboard_interrupt()
-    try:
-        if vector_env is None:
-            obs, _ = env.reset(seed=start_seed)
+    # ------------------------------------------------------------------ loops
+    def _run(self, body) -> None:
+        """Run ``body`` (the loop over steps) with stops deferred to step boundaries; save a
+        checkpoint on a stop (then re-raise ``KeyboardInterrupt``) and at the end."""
+        config = self.config
+        try:
+            with self.stops:
+                self.stops.defer()
+                if self.evaluation < self.step // config.eval_period:
+                    self.run_evaluation()  # cut short by the stop that ended the last session
+                body()
+                self.stops.allow()
+        except KeyboardInterrupt:
+            self.stops.defer()  # from here on nothing may cut the checkpoint short
+            self.metrics.close()
+            self.save_checkpoint()
+            self.bar.close()
+            print(f"Interrupted at step {self.step}; checkpoint saved in "
+                  f"{self.out / 'checkpoint'} (continue with resume=True / --resume).")
+            raise
+        self.metrics.close()
+        if self.summary is not None:
+            self.summary.close()
+        self.bar.close()
+        if self.saved_state != self.state():
+            self.save_checkpoint()
+
+    def run_single(self, env) -> None:
+        config, agent, buffer, stops = self.config, self.agent, self.buffer, self.stops
+
+        def body():
+            # Every (re)start begins fresh episodes, from a seed that depends on where it starts.
+            obs, _ = env.reset(seed=config.seed * 1_000_003 + self.step)
             env.action_space.seed(config.seed)
             episode_return, episode_length = 0.0, 0
-            while step < config.total_steps and not reached_stop:
-                action = agent.act(obs, step)
+            while self.step < config.total_steps and not self.reached_stop:
+                action = agent.act(obs, self.step)
                 next_obs, reward, terminated, truncated, info = env.step(action)
                 # Only termination ends bootstrapping; a time-limit truncation does not.
                 buffer.add(obs, action, reward, next_obs, terminated, truncated=truncated)
                 obs = next_obs
                 episode_return += float(reward)
                 episode_length += 1
-                step += 1
+                self.step += 1
                 if terminated or truncated:
-                    end_episode(episode_return, episode_length,
-                                info.get("game_score", math.nan))
+                    self.end_episode(episode_return, episode_length,
+                                     info.get("game_score", math.nan))
                     obs, _ = env.reset()
                     episode_return, episode_length = 0.0, 0
-                after_step()
-        else:  # num_envs games side by side: one batched action per step of all of them
-            observations = vector_env.reset(seed=start_seed)
+                self.after_step()
+                stops.allow()  # a stop lands here, between whole steps
+                stops.defer()
+
+        self._run(body)
+
+    def run_vector(self, vector_env) -> None:
+        """``num_envs`` games side by side: one batched action per step of all of them."""
+        config, agent, buffer, stops = self.config, self.agent, self.buffer, self.stops
+
+        def body():
+            observations = vector_env.reset(seed=config.seed * 1_000_003 + self.step)
             returns = np.zeros(config.num_envs)
             lengths = np.zeros(config.num_envs, dtype=np.int64)
-            while step < config.total_steps and not reached_stop:
-                actions = agent.act_batch(observations, step)
+            while self.step < config.total_steps and not self.reached_stop:
+                actions = agent.act_batch(observations, self.step)
                 result = vector_env.step(actions)
                 for i in range(config.num_envs):
-                    if step >= config.total_steps:
+                    if self.step >= config.total_steps:
                         break
-                    step += 1  # a reset step spends frames too: it counts
+                    self.step += 1  # a reset step spends frames too: it counts
                     if result["valid"][i]:  # never store a reset step
                         ended = bool(result["dones"][i] or result["truncated"][i])
                         buffer.add(observations[i], int(actions[i]), float(result["rewards"][i]),
@@ -543,27 +525,12 @@ def train(
                         returns[i] += result["rewards"][i]
                         lengths[i] += 1
                         if ended:
-                            end_episode(float(returns[i]), int(lengths[i]),
-                                        float(result["game_scores"][i]))
+                            self.end_episode(float(returns[i]), int(lengths[i]),
+                                             float(result["game_scores"][i]))
                             returns[i], lengths[i] = 0.0, 0
-                    after_step()
+                    self.after_step()
+                stops.allow()  # between whole steps of all the games
+                stops.defer()
                 observations = vector_env.observations  # a new array every step
-    except KeyboardInterrupt:
-        metrics.close()
-        _save_checkpoint(out / "checkpoint", agent, buffer, state())
-        bar.close()
-        print(f"Interrupted at step {step}; checkpoint saved in {out / 'checkpoint'} "
-              f"(continue with resume=True / --resume).")
-        raise
-    finally:
-        restore_sigterm()
-    metrics.close()
-    bar.close()
-    if step % config.checkpoint_period != 0:
-        _save_checkpoint(out / "checkpoint", agent, buffer, state())
-    env.close()
-    if vector_env is not None:
-        vector_env.close()
-    for eval_env in eval_envs:
-        eval_env.close()
-    return Run(agent=agent, buffer=buffer, directory=out, env_id=env_id, env_kwargs=env_kwargs)
+
+        self._run(body)

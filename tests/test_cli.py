@@ -45,8 +45,11 @@ def test_bad_env_id_is_one_line_and_exit_code_2(capsys, tmp_path):
 
 
 def test_evaluate_a_run_without_checkpoint_is_exit_code_2(capsys, tmp_path):
+    from noisy_helpers.run_folder import start_run_folder
+
+    start_run_folder(tmp_path, "new")  # a run stopped before its first checkpoint
     code, _, err = run_main(["evaluate", "--run", str(tmp_path)], capsys)
-    assert code == 2 and "checkpoint" in err
+    assert code == 2 and "no checkpoint" in err
 
 
 def test_train_evaluate_video_and_plot_smoke(capsys, tmp_path):
@@ -97,7 +100,7 @@ def test_atari_run_exports_evaluates_against_random_and_records_a_video(capsys, 
     code, out, _ = run_main(["export", "--run", str(run), "--out", str(shipped)], capsys)
     assert code == 0 and "exported" in out
     assert sorted(p.name for p in (shipped / "checkpoint").iterdir()) == [
-        "agent.json", "online.weights.h5", "state.json"]
+        "MANIFEST.json", "agent.json", "online.weights.h5", "state.json"]
     assert (shipped / "metrics.csv").exists()
     video = shipped / "video.mp4"
     code, out, _ = run_main(["evaluate", "--run", str(shipped), "--episodes", "1", "--random",
@@ -145,3 +148,211 @@ def test_env_kwargs_flag_reaches_the_environment_and_evaluate_reuses_it(capsys, 
 def test_env_kwargs_must_be_a_json_object(capsys, tmp_path):
     code, _, err = run_main(["train", "--out", str(tmp_path), "--env-kwargs", "[1, 2]"], capsys)
     assert code == 2 and "--env-kwargs" in err and "JSON object" in err
+
+
+
+# ----------------------------------------------------------------- bad input, as a table
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    """A finished 300-step CartPole run made by the CLI, and an export of it."""
+    root = tmp_path_factory.mktemp("cli_run")
+    assert main(["train", "--small", "--out", str(root / "run"), "--no-progress",
+                 "--total-steps", "300", "--eval-period", "300"]) == 0
+    assert main(["export", "--run", str(root / "run"), "--out", str(root / "export")]) == 0
+    return root
+
+
+def tree_hashes(folder):
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def flip(path):
+    data = bytearray(path.read_bytes())
+    for i in range(len(data) // 2, min(len(data) // 2 + 256, len(data))):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def edit_state(key, value):
+    """A hostile state.json, with a manifest that matches it (so the state's own checks
+    must catch it)."""
+    import hashlib
+
+    def change(root):
+        folder = root / "run" / "checkpoint"
+        state = json.loads((folder / "state.json").read_text())
+        state[key] = value
+        data = json.dumps(state).encode()
+        (folder / "state.json").write_bytes(data)
+        manifest = json.loads((folder / "MANIFEST.json").read_text())
+        manifest["files"]["state.json"] = dict(bytes=len(data),
+                                               sha256=hashlib.sha256(data).hexdigest())
+        (folder / "MANIFEST.json").write_text(json.dumps(manifest))
+    return change
+
+
+def foreign(root):
+    (root / "mine").mkdir()
+    (root / "mine" / "thesis.tex").write_text("my thesis")
+    (root / "mine" / "metrics.csv").write_text("step,x\n1,2\n")
+    (root / "mine" / "tensorboard").mkdir()
+    (root / "mine" / "tensorboard" / "events").write_text("mine")
+
+
+def nothing(root):
+    pass
+
+
+R, E, M = "{run}", "{export}", "{mine}"
+TRAIN = ["train", "--small", "--no-progress", "--total-steps", "300"]
+CLI_BAD_INPUTS = [
+    # (id, set-up, argv with {run}/{export}/{mine}, a word the one line must contain)
+    ("train into a foreign folder", foreign, TRAIN + ["--out", M], "did not write"),
+    ("train into a foreign folder, overwrite", foreign, TRAIN + ["--out", M, "--overwrite"],
+     "did not write"),
+    ("train over a run", nothing, TRAIN + ["--out", R], "--overwrite"),
+    ("train over an export", nothing, TRAIN + ["--out", E], "--overwrite"),
+    ("train over a run, bad env, overwrite", nothing,
+     TRAIN + ["--out", R, "--overwrite", "--env", "NoSuchEnv-v0"], "NoSuchEnv-v0"),
+    ("train over a run, module env id, overwrite", nothing,
+     TRAIN + ["--out", R, "--overwrite", "--env", "os:CartPole-v1"], "module"),
+    ("train over a run, bad env kwargs, overwrite", nothing,
+     TRAIN + ["--out", R, "--overwrite", "--env-kwargs", '{"size": 3}'], "size"),
+    ("train, nested env kwargs", nothing, TRAIN + ["--out", "{tmp}/new", "--env-kwargs",
+                                                   '{"size": {"a": 1}}'], "env_kwargs"),
+    ("train, env kwargs key a path", nothing, TRAIN + ["--out", "{tmp}/new", "--env-kwargs",
+                                                       '{"../x": 1}'], "env_kwargs"),
+    ("train, env kwargs not JSON", nothing, TRAIN + ["--out", "{tmp}/new", "--env-kwargs",
+                                                     "{size: 3}"], "JSON"),
+    ("train, NaN gamma", nothing, TRAIN + ["--out", "{tmp}/new", "--gamma", "nan"], "gamma"),
+    ("train, negative total steps", nothing, TRAIN[:-1] + ["-5", "--out", "{tmp}/new"],
+     "total_steps"),
+    ("train, a file as --out", lambda root: (root / "file").write_text("x"),
+     TRAIN + ["--out", "{tmp}/file"], "not a folder"),
+    ("train, overwrite and resume", nothing, TRAIN + ["--out", R, "--overwrite", "--resume"],
+     "exclude"),
+    ("resume an empty folder", lambda root: (root / "empty").mkdir(),
+     ["train", "--out", "{tmp}/empty", "--resume"], "run folder"),
+    ("resume to fewer steps", nothing, ["train", "--out", R, "--resume", "--total-steps",
+                                        "100"], "step 300"),
+    ("resume to the same steps", nothing, ["train", "--out", R, "--resume"], "step 300"),
+    ("resume with another gamma", nothing, ["train", "--out", R, "--resume", "--gamma", "0.5",
+                                            "--total-steps", "400"], "gamma"),
+    ("resume an export", nothing, ["train", "--out", E, "--resume", "--total-steps", "400"],
+     "no run to resume"),
+    ("resume, state.json edited without its manifest", lambda root: (
+        root / "run/checkpoint/state.json").write_text((root / "run/checkpoint/state.json")
+                                                       .read_text().replace("300", "30")),
+     ["train", "--out", R, "--resume", "--total-steps", "400"], "manifest"),
+    ("resume flipped weights", lambda root: flip(root / "run/checkpoint/online.weights.h5"),
+     ["train", "--out", R, "--resume", "--total-steps", "400"], "online.weights.h5"),
+    ("resume flipped replay", lambda root: flip(root / "run/checkpoint/replay.npz"),
+     ["train", "--out", R, "--resume", "--total-steps", "400"], "replay.npz"),
+    ("resume truncated optimizer", lambda root: (root / "run/checkpoint/optimizer.npz")
+     .write_bytes(b"PK"), ["train", "--out", R, "--resume", "--total-steps", "400"],
+     "optimizer.npz"),
+    ("resume, module env id in state.json", edit_state("env_id", "os:CartPole-v1"),
+     ["train", "--out", R, "--resume", "--total-steps", "400"], "state.json"),
+    ("resume, garbled run.json", lambda root: (root / "run/run.json").write_text("{"),
+     ["train", "--out", R, "--resume", "--total-steps", "400"], "run.json"),
+    ("evaluate a foreign folder", foreign, ["evaluate", "--run", M], "run folder"),
+    ("evaluate a missing folder", nothing, ["evaluate", "--run", "{tmp}/absent"],
+     "not a folder"),
+    ("evaluate flipped weights", lambda root: flip(root / "export/checkpoint/online.weights.h5"),
+     ["evaluate", "--run", E], "online.weights.h5"),
+    ("evaluate truncated agent.json", lambda root: (root / "export/checkpoint/agent.json")
+     .write_text("{"), ["evaluate", "--run", E], "agent.json"),
+    ("evaluate, missing manifest", lambda root: (root / "export/checkpoint/MANIFEST.json")
+     .unlink(), ["evaluate", "--run", E], "MANIFEST.json"),
+    ("evaluate, module env id", edit_state("env_id", "os:CartPole-v1"),
+     ["evaluate", "--run", R], "state.json"),
+    ("evaluate, negative step", edit_state("step", -1), ["evaluate", "--run", R], "step"),
+    ("evaluate, zero episodes", nothing, ["evaluate", "--run", R, "--episodes", "0"],
+     "--episodes"),
+    ("evaluate, zero random episodes", nothing,
+     ["evaluate", "--run", R, "--random", "--random-episodes", "0"], "--random-episodes"),
+    ("evaluate, negative seed", nothing, ["evaluate", "--run", R, "--seed", "-1"], "--seed"),
+    ("evaluate, video not mp4", nothing, ["evaluate", "--run", R, "--video", "{tmp}/v.avi"],
+     "mp4"),
+    ("evaluate, video over a file", lambda root: (root / "v.mp4").write_text("mine"),
+     ["evaluate", "--run", R, "--video", "{tmp}/v.mp4"], "--overwrite"),
+    ("evaluate, video in a missing folder", nothing,
+     ["evaluate", "--run", R, "--video", "{tmp}/no/v.mp4"], "does not exist"),
+    ("export into a foreign folder", foreign, ["export", "--run", R, "--out", M],
+     "did not write"),
+    ("export into a foreign folder, overwrite", foreign,
+     ["export", "--run", R, "--out", M, "--overwrite"], "did not write"),
+    ("export over an export", nothing, ["export", "--run", R, "--out", E], "--overwrite"),
+    ("export onto its run", nothing, ["export", "--run", R, "--out", R], "differ"),
+    ("export a damaged run", lambda root: flip(root / "run/checkpoint/agent.json"),
+     ["export", "--run", R, "--out", "{tmp}/new"], "agent.json"),
+    ("export a foreign folder", foreign, ["export", "--run", M, "--out", "{tmp}/new"],
+     "run folder"),
+    ("plot a foreign folder", foreign, ["plot", "--run", M], "run folder"),
+    ("plot junk metrics", lambda root: (root / "run/metrics.csv").write_text(
+        (root / "run/metrics.csv").read_text() + "junk\n1,2\n"), ["plot", "--run", R],
+     "metrics.csv"),
+    ("plot a missing folder", nothing, ["plot", "--run", "{tmp}/absent"], "not a folder"),
+]
+
+
+@pytest.mark.parametrize("setup, argv, word", [c[1:] for c in CLI_BAD_INPUTS],
+                         ids=[c[0] for c in CLI_BAD_INPUTS])
+def test_bad_input_cli_is_one_line_exit_2_and_changes_no_file(cli_run, tmp_path, capsys,
+                                                               setup, argv, word):
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(cli_run, root)
+    setup(root)
+    names = dict(run=root / "run", export=root / "export", mine=root / "mine", tmp=root)
+    for key, path in names.items():
+        argv = [a.replace("{" + key + "}", str(path)) for a in argv]
+    before = tree_hashes(root)
+    code, _, err = run_main(argv, capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert word in lines[0], lines[0]
+    assert tree_hashes(root) == before
+
+
+def test_train_over_a_run_with_overwrite_replaces_only_its_own_files(cli_run, tmp_path,
+                                                                     capsys):
+    import shutil
+
+    run = shutil.copytree(cli_run / "run", tmp_path / "run")
+    (run / "notes.txt").write_text("mine")
+    code, _, _ = run_main(TRAIN + ["--out", str(run), "--overwrite", "--total-steps", "200",
+                                   "--eval-period", "100"], capsys)
+    assert code == 0
+    assert (run / "notes.txt").read_text() == "mine"
+    assert json.loads((run / "checkpoint" / "state.json").read_text())["step"] == 200
+
+
+def test_the_cli_prints_no_tensorflow_start_up_block():
+    result = subprocess.run([sys.executable, "-m", "noisy_helpers", "evaluate", "--run",
+                             "/nonexistent/run"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "python -m noisy_helpers evaluate: error: --run '/nonexistent/run' is not a folder"]
+
+
+def test_only_tensorflows_start_up_notices_are_filtered_out():
+    from noisy_helpers._tensorflow import without_startup_notices
+
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:17.75 3373 port.cc:153] oneDNN custom operations are on. You may see\n"
+        "I0000 00:00:17.75 3373 cudart_stub.cc:31] Could not find cuda drivers on your machine\n"
+        "E0000 00:00:17.75 3373 some_op.cc:12] Out of memory while allocating 4 GiB\n"
+        "\n"
+        "ImportError: libfoo.so: cannot open shared object file\n"
+    )
+    assert without_startup_notices(text) == [
+        "E0000 00:00:17.75 3373 some_op.cc:12] Out of memory while allocating 4 GiB",
+        "ImportError: libfoo.so: cannot open shared object file",
+    ]

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from noisy_helpers import Config
@@ -29,7 +30,7 @@ def test_config_is_frozen():
     ("noise_resample", "never"), ("noise_resample", None), ("stop_at_return", float("inf")),
     ("stop_at_return", "goal"),
 ])
-def test_bad_field_raises_value_error_naming_the_field(field, value):
+def test_bad_input_field_raises_value_error_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         Config(**{field: value})
 
@@ -85,3 +86,105 @@ def test_unknown_network_is_refused():
 def test_num_envs_must_be_a_positive_int():
     with pytest.raises(ValueError, match="Config.num_envs"):
         Config(num_envs=0)
+
+
+NAN, INF = float("nan"), float("inf")
+MORE_BAD_FIELDS = [
+    ("total_steps", True), ("batch_size", 1.0), ("buffer_size", None), ("learning_starts", -1),
+    ("learning_starts", False), ("train_frequency", 0), ("target_update_period", "100"),
+    ("eval_period", -5), ("eval_episodes", False), ("checkpoint_period", 1e4),
+    ("epsilon_decay_steps", 0), ("num_envs", True), ("num_envs", np.int64(2)),
+    ("seed", 2**32), ("seed", True), ("seed", 1.0), ("seed", None),
+    ("hidden_sizes", (True,)), ("hidden_sizes", (32.0,)), ("hidden_sizes", (10**6,)),
+    ("hidden_sizes", "64"), ("hidden_sizes", None), ("hidden_sizes", (32, -1)),
+    ("noisy_hidden", "yes"), ("factorised", 0), ("double", None), ("prioritized", np.bool_(True)),
+    ("network", None), ("network", ["mlp"]), ("network", "MLP"), ("noise_resample", 1),
+    ("gamma", NAN), ("gamma", -0.1), ("gamma", True), ("gamma", "0.9"), ("gamma", 10**400),
+    ("alpha", INF), ("beta_end", 1.01), ("beta_start", None), ("epsilon_start", NAN),
+    ("epsilon_end", -1), ("learning_rate", NAN), ("learning_rate", INF),
+    ("learning_rate", -1e-3), ("adam_epsilon", 0), ("max_grad_norm", NAN),
+    ("huber_delta", -1), ("priority_eps", 0.0), ("sigma0", INF), ("sigma0", NAN),
+    ("sigma0", True), ("learning_rate_end", NAN), ("learning_rate_end", True),
+    ("learning_rate_end", INF), ("stop_at_return", NAN), ("stop_at_return", True),
+    ("stop_at_return", -INF),
+]
+
+
+@pytest.mark.parametrize("field, value", MORE_BAD_FIELDS,
+                         ids=[f"{f}={v!r}"[:40] for f, v in MORE_BAD_FIELDS])
+def test_bad_input_more_fields_raise_one_line_value_errors_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=rf"^Config\.{field} must be .*, got ") as info:
+        Config(**{field: value})
+    assert "\n" not in str(info.value)
+
+
+def without(*keys):
+    values = Config.small().to_dict()
+    for key in keys:
+        values.pop(key)
+    return values
+
+
+def with_values(**changes):
+    values = Config.small().to_dict()
+    values.update(changes)
+    return values
+
+
+BAD_DICTS = [
+    ("a-list", lambda: [("gamma", 0.9)], TypeError, r"values.*list"),
+    ("none", lambda: None, TypeError, r"values"),
+    ("a-string", lambda: "{}", TypeError, r"values"),
+    ("unknown-key", lambda: with_values(learning_rat=1e-3), ValueError, r"unknown.*learning_rat"),
+    ("unknown-int-key", lambda: {**with_values(), 1: 2}, ValueError, r"unknown.*\[1\]"),
+    ("missing-gamma", lambda: without("gamma"), ValueError, r"missing.*gamma"),
+    ("missing-three", lambda: without("seed", "noisy", "alpha"), ValueError,
+     r"missing.*seed.*noisy.*alpha"),
+    ("empty", lambda: {}, ValueError, r"missing.*total_steps"),
+    ("hidden-sizes-int", lambda: with_values(hidden_sizes=5), ValueError, r"hidden_sizes.*5"),
+    ("hidden-sizes-string", lambda: with_values(hidden_sizes="32"), ValueError, r"hidden_sizes"),
+    ("hidden-sizes-strings", lambda: with_values(hidden_sizes=["32"]), ValueError,
+     r"hidden_sizes"),
+    ("hidden-sizes-dict", lambda: with_values(hidden_sizes={"a": 1}), ValueError,
+     r"hidden_sizes"),
+    ("hidden-sizes-nested", lambda: with_values(hidden_sizes=[[32]]), ValueError,
+     r"hidden_sizes"),
+    ("gamma-string", lambda: with_values(gamma="0.99"), ValueError, r"gamma"),
+    ("noisy-string", lambda: with_values(noisy="true"), ValueError, r"noisy.*'true'"),
+    ("seed-null", lambda: with_values(seed=None), ValueError, r"seed"),
+    ("total-steps-float", lambda: with_values(total_steps=1.5), ValueError, r"total_steps"),
+    ("stop-at-return-string", lambda: with_values(stop_at_return="inf"), ValueError,
+     r"stop_at_return"),
+    ("network-dict", lambda: with_values(network={"kind": "mlp"}), ValueError, r"network"),
+    ("learning-rate-end-list", lambda: with_values(learning_rate_end=[1e-4]), ValueError,
+     r"learning_rate_end"),
+    ("batch-above-buffer", lambda: with_values(batch_size=5000), ValueError, r"batch_size"),
+]
+
+
+@pytest.mark.parametrize("make_values, error, match", [c[1:] for c in BAD_DICTS],
+                         ids=[c[0] for c in BAD_DICTS])
+def test_bad_input_to_from_dict_raises_value_or_type_error_naming_the_key(
+        make_values, error, match):
+    """from_dict reads an untrusted state.json: only ValueError/TypeError, never KeyError."""
+    with pytest.raises(error, match=match) as info:
+        Config.from_dict(make_values())
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: Config().replace(bogus=1), TypeError, r"bogus"),
+    (lambda: Config.small(gamma=2.0), ValueError, r"gamma"),
+    (lambda: Config.atari(sigma0=-1), ValueError, r"sigma0"),
+], ids=["replace-unknown-field", "small-bad-gamma", "atari-bad-sigma0"])
+def test_bad_input_to_replace_and_variants_names_the_field(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_from_dict_accepts_the_json_round_trip_of_every_variant():
+    import json
+
+    for config in (Config(), Config.small(), Config.atari(), Config(stop_at_return=195.0,
+                                                                    learning_rate_end=None)):
+        assert Config.from_dict(json.loads(json.dumps(config.to_dict()))) == config

@@ -146,3 +146,86 @@ def test_make_env_names_bad_env_kwargs():
         nh.make_env(nh.DEEP_SEA_ID, env_kwargs=dict(depth=3))
     with pytest.raises(TypeError, match="env_kwargs"):
         nh.make_env(nh.DEEP_SEA_ID, env_kwargs=[("size", 3)])
+
+
+# --------------------------------------------------------------- bad-input tables
+from state import assert_unchanged, snapshot  # noqa: E402
+
+BAD_CONSTRUCTIONS = [
+    ("size-zero", dict(size=0), ValueError, r"size.*0"),
+    ("size-negative", dict(size=-3), ValueError, r"size.*-3"),
+    ("size-float", dict(size=2.0), TypeError, r"size.*2\.0"),
+    ("size-numpy-float", dict(size=np.float64(3)), TypeError, r"size"),
+    ("size-bool", dict(size=True), TypeError, r"size.*True"),
+    ("size-string", dict(size="10"), TypeError, r"size"),
+    ("size-none", dict(size=None), TypeError, r"size.*None"),
+    ("size-nan", dict(size=float("nan")), TypeError, r"size.*nan"),
+    # 10^10 cells: far more bytes than memory; a ValueError that says how many, not MemoryError.
+    ("size-100000-too-big", dict(size=100_000), ValueError, r"size 100000 needs \d+ bytes"),
+    ("size-10-to-the-9", dict(size=10**9), ValueError, r"size .*bytes"),
+    ("randomize-int", dict(randomize_actions=1), TypeError, r"randomize_actions"),
+    ("randomize-string", dict(randomize_actions="yes"), TypeError, r"randomize_actions"),
+    ("randomize-none", dict(randomize_actions=None), TypeError, r"randomize_actions"),
+    ("mapping-seed-negative", dict(mapping_seed=-1), ValueError, r"mapping_seed.*-1"),
+    ("mapping-seed-float", dict(mapping_seed=1.5), TypeError, r"mapping_seed.*1\.5"),
+    ("mapping-seed-bool", dict(mapping_seed=True), TypeError, r"mapping_seed"),
+    ("mapping-seed-none", dict(mapping_seed=None), TypeError, r"mapping_seed"),
+    ("mapping-seed-string", dict(mapping_seed="0"), TypeError, r"mapping_seed"),
+    ("render-mode-human", dict(render_mode="human"), ValueError, r"render_mode.*human"),
+    ("render-mode-int", dict(render_mode=1), ValueError, r"render_mode"),
+    ("render-mode-list", dict(render_mode=["rgb_array"]), ValueError, r"render_mode"),
+    ("render-mode-array", dict(render_mode=np.array(["rgb_array", "x"])), ValueError,
+     r"render_mode"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [c[1:] for c in BAD_CONSTRUCTIONS],
+                         ids=[c[0] for c in BAD_CONSTRUCTIONS])
+def test_bad_input_to_the_constructor_raises_naming_the_argument(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        DeepSeaEnv(**kwargs)
+
+
+BAD_CALLS = [
+    ("step-two", lambda env: env.step(2), ValueError, r"action.*2"),
+    ("step-minus-one", lambda env: env.step(-1), ValueError, r"action.*-1"),
+    ("step-numpy-two", lambda env: env.step(np.int64(2)), ValueError, r"action"),
+    ("step-true", lambda env: env.step(True), TypeError, r"action.*True"),
+    ("step-numpy-bool", lambda env: env.step(np.bool_(False)), TypeError, r"action"),
+    ("step-float", lambda env: env.step(1.0), TypeError, r"action.*1\.0"),
+    ("step-numpy-float", lambda env: env.step(np.float32(0)), TypeError, r"action"),
+    ("step-nan", lambda env: env.step(float("nan")), TypeError, r"action.*nan"),
+    ("step-none", lambda env: env.step(None), TypeError, r"action.*None"),
+    ("step-string", lambda env: env.step("1"), TypeError, r"action"),
+    ("step-list", lambda env: env.step([1]), TypeError, r"action"),
+    ("step-array", lambda env: env.step(np.array([1])), TypeError, r"action"),
+    ("reset-seed-negative", lambda env: env.reset(seed=-1), ValueError, r"seed.*-1"),
+    ("reset-seed-float", lambda env: env.reset(seed=1.5), TypeError, r"seed.*1\.5"),
+    ("reset-seed-bool", lambda env: env.reset(seed=True), TypeError, r"seed.*True"),
+    ("reset-seed-string", lambda env: env.reset(seed="3"), TypeError, r"seed"),
+    ("reset-options-list", lambda env: env.reset(options=[1]), TypeError, r"options"),
+    ("reset-options-string", lambda env: env.reset(options="fast"), TypeError, r"options"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [c[1:] for c in BAD_CALLS],
+                         ids=[c[0] for c in BAD_CALLS])
+def test_bad_input_to_step_and_reset_raises_naming_it_and_changes_nothing(call, error, match):
+    env = DeepSeaEnv(size=4, randomize_actions=True, mapping_seed=2)
+    env.reset(seed=5)
+    env.step(1)  # mid-episode: row 1
+    before = snapshot(env)
+    with pytest.raises(error, match=match):
+        call(env)
+    assert_unchanged(before, env)
+
+
+def test_bad_input_step_after_the_end_changes_nothing_and_numpy_actions_still_work():
+    env = DeepSeaEnv(size=2, randomize_actions=False)
+    env.reset()
+    env.step(np.int64(1))
+    env.step(np.uint8(0))
+    before = snapshot(env)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
+    assert_unchanged(before, env)

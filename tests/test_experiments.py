@@ -138,3 +138,29 @@ def test_a_failing_trial_raises_its_error_and_keeps_the_finished_ones(tmp_path):
         nh.run_trials([good, bad], tmp_path, workers=1, progress=False)
     assert (tmp_path / good.name / "result.json").exists()
     assert not (tmp_path / bad.name / "result.json").exists()
+
+
+TRAVERSING_TRIALS = [
+    ("env kwargs value climbing out", dict(env_kwargs=[{"size": "/../../.."}])),
+    ("env kwargs value with a separator", dict(env_kwargs=[{"size": "a/b"}])),
+    ("env kwargs value '..'", dict(env_kwargs=[{"x": "."}], labels=[".."])),
+    ("label '..'", dict(labels=[".."])),
+    ("label with a backslash", dict(labels=["a\\b"])),
+    ("label with a NUL", dict(labels=["a\0b"])),
+]
+
+
+@pytest.mark.parametrize("changes", [c[1] for c in TRAVERSING_TRIALS],
+                         ids=[c[0] for c in TRAVERSING_TRIALS])
+def test_bad_input_trial_that_would_write_outside_out_is_refused_before_any_write(
+        tmp_path, changes):
+    kwargs = dict(labels=["ok"], env_kwargs=[{}])
+    kwargs.update(changes)
+    try:
+        trials = nh.sweep(Config.small(), "noisy", [True], [0], **kwargs)
+    except ValueError as error:  # refused when the sweep is made: fine too
+        assert "label" in str(error)
+        return
+    with pytest.raises(ValueError, match="folder name|outside"):
+        nh.run_trials(trials, tmp_path / "study", progress=False)
+    assert list(tmp_path.iterdir()) == []

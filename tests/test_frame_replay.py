@@ -374,3 +374,314 @@ def test_load_state_dict_refuses_an_inconsistent_state_and_changes_nothing():
     with pytest.raises(ValueError, match="inconsistent"):
         buffer.load_state_dict(state)
     assert_unchanged(buffer, before)
+
+
+# ------------------------------------------------ bad input: the whole table
+# Every public entry point, fed a bad argument, raises TypeError or ValueError naming that
+# argument, and the buffer's whole state is exactly as before.  The hand-drawn ring has
+# wrapped around (an add overwrites live slots).
+import json  # noqa: E402
+
+from state import assert_unchanged as assert_deep_unchanged  # noqa: E402
+from state import snapshot as deep_snapshot  # noqa: E402
+
+
+def sampled():
+    buffer = hand_checked_buffer()
+    buffer.sample(4, beta=0.4)
+    return buffer
+
+
+def bounded():
+    """The hand-drawn ring with n_actions = 18, as on Atari."""
+    buffer = PrioritizedFrameReplayBuffer(8, frame_shape=(1,), stack_size=2, seed=0, n_actions=18)
+    play(buffer, scalar_frames(11, 12, 13), done=True)
+    play(buffer, scalar_frames(21, 22, 23, 24, 25), done=True)
+    return buffer
+
+
+def float_frames():
+    buffer = PrioritizedFrameReplayBuffer(8, frame_shape=(1,), stack_size=2, frame_dtype=np.float32,
+                                          seed=0)
+    play(buffer, np.arange(1.0, 8.0, dtype=np.float32).reshape(-1, 1), done=True)
+    return buffer
+
+
+def uniform():
+    buffer = FrameReplayBuffer(8, frame_shape=(1,), stack_size=2, seed=0)
+    play(buffer, scalar_frames(1, 2, 3, 4, 5, 6, 7))
+    buffer.sample(2)
+    return buffer
+
+
+NEW_OBS, NEW_NEXT = np.array([[0], [41]], np.uint8), np.array([[41], [42]], np.uint8)
+
+
+def adding(obs=NEW_OBS, action=0, reward=0.0, next_obs=NEW_NEXT, done=False, truncated=False,
+           **kwargs):
+    return lambda buffer: buffer.add(obs, action, reward, next_obs, done, truncated, **kwargs)
+
+
+def frame_state(make=hand_checked_buffer):
+    return {key: np.array(value, copy=True) for key, value in make().state_dict().items()}
+
+
+def frame_corrupted(change, make=hand_checked_buffer, drop=()):
+    state = frame_state(make)
+    for key in drop:
+        del state[key]
+    for key, value in change.items():
+        if callable(value):  # a change of the original entry
+            value = value(state[key].copy())
+        state[key] = value
+    return state
+
+
+def setting(index, value):
+    def change(array):
+        array[index] = value
+        return array
+    return change
+
+
+FRAME_KEYS = ["frames", "actions", "rewards", "dones", "flags", "size", "rng_state",
+              "priorities", "max_priority", "head", "open"]
+frame_rng = json.loads(str(frame_state()["rng_state"]))
+BAD_FRAME_STATES = [(f"missing-{key}", frame_corrupted({}, drop=[key]), ValueError,
+                     f"missing.*{key}") for key in FRAME_KEYS] + [
+    ("frames-wrong-shape", frame_corrupted(dict(frames=np.zeros((8, 2), np.uint8))), ValueError,
+     "'frames'"),
+    ("frames-wrong-dtype", frame_corrupted(dict(frames=np.zeros((8, 1), np.int64))), ValueError,
+     "'frames'"),
+    ("frames-nan", frame_corrupted(dict(frames=setting(3, np.nan)), float_frames), ValueError,
+     "'frames' must be finite"),
+    ("actions-negative", frame_corrupted(dict(actions=setting(3, -1))), ValueError, "'actions'"),
+    ("actions-beyond-n-actions", frame_corrupted(dict(actions=setting(3, 18)), bounded),
+     ValueError, r"'actions' must be in \[0, 18\)"),
+    ("actions-int64", frame_corrupted(dict(actions=np.zeros(8, np.int64))), ValueError,
+     "'actions'"),
+    ("rewards-nan", frame_corrupted(dict(rewards=setting(5, np.nan))), ValueError, "'rewards'"),
+    ("rewards-inf", frame_corrupted(dict(rewards=setting(5, np.inf))), ValueError, "'rewards'"),
+    ("dones-2", frame_corrupted(dict(dones=setting(5, 2))), ValueError, "'dones'"),
+    ("flags-4", frame_corrupted(dict(flags=setting(0, 4))), ValueError, "'flags'"),
+    ("size-mismatch", frame_corrupted(dict(size=np.int64(3))), ValueError, "'size'"),
+    ("size-beyond-capacity", frame_corrupted(dict(size=np.int64(9))), ValueError, "size 9"),
+    ("priority-on-incomplete-slot", frame_corrupted(dict(priorities=setting(2, 1.0))),
+     ValueError, "'priorities' disagree"),
+    ("priorities-all-zero", frame_corrupted(dict(priorities=np.zeros(8))), ValueError,
+     "'priorities' are all 0"),
+    ("priorities-nan", frame_corrupted(dict(priorities=setting(3, np.nan))), ValueError,
+     "'priorities' must be finite"),
+    ("priorities-negative", frame_corrupted(dict(priorities=setting(3, -1.0))), ValueError,
+     "'priorities'"),
+    ("max-priority-inf", frame_corrupted(dict(max_priority=np.float64(np.inf))), ValueError,
+     "'max_priority'"),
+    ("max-priority-negative", frame_corrupted(dict(max_priority=np.float64(-1))), ValueError,
+     "'max_priority'"),
+    ("head-out-of-range", frame_corrupted(dict(head=np.array([8]))), ValueError, "head"),
+    ("head-below-minus-1", frame_corrupted(dict(head=np.array([-2]))), ValueError, "head"),
+    ("head-wrong-shape", frame_corrupted(dict(head=np.array([0, 1]))), ValueError, "head"),
+    ("head-float", frame_corrupted(dict(head=np.array([0.5]))), ValueError, "'head'"),
+    ("head-on-a-complete-slot", frame_corrupted(dict(head=np.array([3]))), ValueError,
+     "head slot"),
+    ("open-2", frame_corrupted(dict(open=np.array([2]))), ValueError, "open"),
+    ("open-without-head", frame_corrupted(dict(open=np.array([True]), head=np.array([-1]))),
+     ValueError, "open"),
+    ("open-str", frame_corrupted(dict(open=np.array(["yes"]))), ValueError, "'open'"),
+    ("rng-bad", frame_corrupted(dict(rng_state=np.array("{}"))), ValueError, "'rng_state'"),
+    ("rng-other-generator", frame_corrupted(dict(rng_state=np.array(json.dumps(
+        dict(frame_rng, bit_generator="Philox"))))), ValueError, "'rng_state'"),
+]
+
+# The buffer each corrupted state is loaded into (by default the hand-drawn one).
+STATE_TARGETS = {"actions-beyond-n-actions": bounded, "frames-nan": float_frames}
+
+BAD_FRAME_INPUTS = [
+    # constructors
+    ("init-capacity-too-small", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(5, stack_size=4), ValueError, "capacity"),
+    ("init-capacity-not-multiple", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(30, stack_size=4, streams=4), ValueError, "capacity"),
+    ("init-capacity-float", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10.0, stack_size=2), TypeError, "capacity"),
+    ("init-capacity-too-big", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(2**30), ValueError,
+     r"capacity=1073741824 needs [\d,]+ bytes"),
+    ("init-stack-size-0", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, stack_size=0), ValueError, "stack_size"),
+    ("init-stack-size-float", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, stack_size=2.0), TypeError, "stack_size"),
+    ("init-stack-size-bool", hand_checked_buffer,
+     lambda b: FrameReplayBuffer(10, stack_size=True), TypeError, "stack_size"),
+    ("init-streams-0", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, stack_size=2, streams=0), ValueError, "streams"),
+    ("init-streams-str", hand_checked_buffer,
+     lambda b: FrameReplayBuffer(10, stack_size=2, streams="2"), TypeError, "streams"),
+    ("init-frame-shape-0", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, frame_shape=(0, 84)), ValueError, "frame_shape"),
+    ("init-frame-shape-str", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, frame_shape="84"), TypeError, "frame_shape"),
+    ("init-frame-shape-none", hand_checked_buffer,
+     lambda b: FrameReplayBuffer(10, frame_shape=None), TypeError, "frame_shape"),
+    ("init-frame-dtype-object", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, (1,), 2, frame_dtype=object), TypeError,
+     "frame_dtype"),
+    ("init-frame-dtype-str", hand_checked_buffer,
+     lambda b: FrameReplayBuffer(10, (1,), 2, frame_dtype="U4"), TypeError, "frame_dtype"),
+    ("init-alpha-nan", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, (1,), 2, alpha=np.nan), ValueError, "alpha"),
+    ("init-eps-inf", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, (1,), 2, eps=np.inf), ValueError, "eps"),
+    ("init-seed-negative", hand_checked_buffer,
+     lambda b: FrameReplayBuffer(10, (1,), 2, seed=-1), ValueError, "seed"),
+    ("init-seed-float", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, (1,), 2, seed=0.5), TypeError, "seed"),
+    ("init-n-actions-0", hand_checked_buffer,
+     lambda b: FrameReplayBuffer(10, (1,), 2, n_actions=0), ValueError, "n_actions"),
+    ("init-n-actions-beyond-int32", hand_checked_buffer,
+     lambda b: PrioritizedFrameReplayBuffer(10, (1,), 2, n_actions=2**40), ValueError,
+     "n_actions"),
+    # add, on the wrapped ring
+    ("add-int64-frame-300", hand_checked_buffer,
+     adding(obs=np.array([[0], [300]]), next_obs=np.array([[300], [1]])), ValueError,
+     "obs must hold values that fit uint8, got 300"),
+    ("add-int64-next-frame-300", hand_checked_buffer,
+     adding(next_obs=np.array([[41], [300]])), ValueError, "next_obs .* uint8, got 300"),
+    ("add-negative-frame", hand_checked_buffer,
+     adding(obs=np.array([[0], [-1]]), next_obs=np.array([[-1], [2]])), ValueError, "obs"),
+    ("add-fractional-frame", hand_checked_buffer,
+     adding(obs=np.array([[0.0], [41.5]]), next_obs=np.array([[41.5], [42.0]])), ValueError,
+     "obs .* got 41.5"),
+    ("add-nan-frame-into-uint8", hand_checked_buffer,
+     adding(obs=np.array([[0.0], [np.nan]]), next_obs=np.array([[np.nan], [1.0]])), ValueError,
+     "obs"),
+    ("add-str-frames", hand_checked_buffer, adding(obs=np.array([["0"], ["a"]])), TypeError,
+     "obs"),
+    ("add-wrong-shape", hand_checked_buffer, adding(obs=np.zeros((3, 1), np.uint8)), ValueError,
+     "obs must have shape"),
+    ("add-next-wrong-shape", hand_checked_buffer, adding(next_obs=np.zeros((2, 2), np.uint8)),
+     ValueError, "next_obs must have shape"),
+    ("add-next-not-shifted", hand_checked_buffer,
+     adding(next_obs=np.array([[5], [6]], np.uint8)), ValueError, "next_obs must be obs shifted"),
+    ("add-obs-neither-continues-nor-starts", hand_checked_buffer,
+     adding(obs=np.array([[33], [34]], np.uint8), next_obs=np.array([[34], [35]], np.uint8)),
+     ValueError, "obs neither continues"),
+    ("add-float-frame-nan", float_frames,
+     adding(obs=np.array([[0], [np.nan]], np.float32), next_obs=np.array([[np.nan], [1]], np.float32)),
+     ValueError, "obs must be finite"),
+    ("add-float-frame-inf", float_frames,
+     adding(obs=np.array([[0], [1]], np.float32), next_obs=np.array([[1], [np.inf]], np.float32)),
+     ValueError, "next_obs must be finite"),
+    ("add-float-frame-1e300", float_frames,
+     adding(obs=np.array([[0.0], [1e300]]), next_obs=np.array([[1e300], [1.0]])), ValueError,
+     "obs must be finite and fit float32"),
+    ("add-action-int32-overflow", hand_checked_buffer, adding(action=2**40), ValueError,
+     "action must be < 2147483648"),
+    ("add-action-2**70", hand_checked_buffer, adding(action=2**70), ValueError, "action"),
+    ("add-action-n-actions", bounded, adding(action=18), ValueError, "action must be < 18"),
+    ("add-action-10**6", bounded, adding(action=10**6), ValueError, "action"),
+    ("add-action-negative", hand_checked_buffer, adding(action=-1), ValueError,
+     "action must be >= 0"),
+    ("add-action-float", hand_checked_buffer, adding(action=1.5), TypeError, "action"),
+    ("add-action-bool", bounded, adding(action=np.bool_(True)), TypeError, "action"),
+    ("add-reward-nan", hand_checked_buffer, adding(reward=np.nan), ValueError, "reward"),
+    ("add-reward-1e300", bounded, adding(reward=1e300), ValueError, "reward"),
+    ("add-reward-str", hand_checked_buffer, adding(reward="1"), TypeError, "reward"),
+    ("add-done-2", hand_checked_buffer, adding(done=2), ValueError, "done"),
+    ("add-truncated-str", hand_checked_buffer, adding(truncated="yes"), ValueError, "truncated"),
+    ("add-stream-2", hand_checked_buffer, adding(stream=1), ValueError, "stream"),
+    ("add-stream-negative", hand_checked_buffer, adding(stream=-1), ValueError, "stream"),
+    ("add-stream-float", hand_checked_buffer, adding(stream=0.0), TypeError, "stream"),
+    ("add-stream-bool", hand_checked_buffer, adding(stream=False), TypeError, "stream"),
+    # sample and update_priorities
+    ("sample-too-many", hand_checked_buffer, lambda b: b.sample(5, 0.4), ValueError,
+     "batch_size=5"),
+    ("sample-zero", hand_checked_buffer, lambda b: b.sample(0, 0.4), ValueError, "batch_size"),
+    ("sample-str", hand_checked_buffer, lambda b: b.sample("4", 0.4), TypeError, "batch_size"),
+    ("sample-beta-nan", hand_checked_buffer, lambda b: b.sample(2, np.nan), ValueError, "beta"),
+    ("sample-beta-bool", hand_checked_buffer, lambda b: b.sample(2, False), TypeError, "beta"),
+    ("sample-uniform-beta-2", uniform, lambda b: b.sample(2, 2.0), ValueError, "beta"),
+    ("sample-uniform-batch-bool", uniform, lambda b: b.sample(True), TypeError, "batch_size"),
+    ("update-nan", sampled, lambda b: b.update_priorities(
+        b._last_indices.copy(), [1.0, np.nan, 1.0, 1.0]), ValueError, "td_errors"),
+    ("update-str", sampled, lambda b: b.update_priorities(b._last_indices.copy(), ["1"] * 4),
+     TypeError, "td_errors"),
+    ("update-length", sampled, lambda b: b.update_priorities(b._last_indices.copy(), [1.0]),
+     ValueError, "td_errors"),
+    ("update-stale", sampled, lambda b: b.update_priorities([0], [1.0]), ValueError,
+     "last sample"),
+    ("update-out-of-range", sampled, lambda b: b.update_priorities([8], [1.0]), ValueError,
+     "indices out of range"),
+    ("update-float-indices", sampled, lambda b: b.update_priorities([3.0], [1.0]), TypeError,
+     "indices"),
+    ("update-uniform-nan", uniform, lambda b: b.update_priorities([1], [np.nan]), ValueError,
+     "td_errors"),
+    ("update-uniform-str-indices", uniform, lambda b: b.update_priorities("1", [1.0]), TypeError,
+     "indices"),
+    ("transition-out-of-range", hand_checked_buffer, lambda b: b.transition(8), ValueError,
+     "indices out of range"),
+    ("transition-float", hand_checked_buffer, lambda b: b.transition(3.0), TypeError, "indices"),
+    # checkpoints
+    ("load-not-a-dict", hand_checked_buffer, lambda b: b.load_state_dict("state"), TypeError,
+     "state"),
+    ("check-not-a-dict", uniform, lambda b: b.check_state_dict(None), TypeError, "state"),
+] + [(f"{method}-{name}", STATE_TARGETS.get(name, hand_checked_buffer),
+      (lambda state, method: lambda b: getattr(b, method + "_state_dict")(state))(state, method),
+      error, regex)
+     for method in ("load", "check") for name, state, error, regex in BAD_FRAME_STATES]
+
+
+@pytest.mark.parametrize("make, call, error, regex",
+                         [pytest.param(*case[1:], id=case[0]) for case in BAD_FRAME_INPUTS])
+def test_bad_input_to_the_frame_buffers_raises_naming_the_argument_and_changes_nothing(
+        make, call, error, regex):
+    obj = make()
+    before = deep_snapshot(obj)
+    with pytest.raises(error, match=regex):
+        call(obj)
+    assert_deep_unchanged(before, obj)
+
+
+def test_a_float_frame_buffer_loads_only_matching_float_frames():
+    state = frame_state(float_frames)
+    fresh = PrioritizedFrameReplayBuffer(8, frame_shape=(1,), stack_size=2,
+                                         frame_dtype=np.float32, seed=5)
+    fresh.load_state_dict(state)
+    assert np.array_equal(fresh.frames, state["frames"])
+
+
+# ------------------------------------------- good input the checks must not refuse
+def test_uint8_frames_and_in_range_int_frames_and_numpy_actions_are_accepted():
+    buffer = PrioritizedFrameReplayBuffer(8, frame_shape=(2,), stack_size=2, seed=0, n_actions=18)
+    obs, next_obs = np.array([[0, 0], [7, 255]], np.uint8), np.array([[7, 255], [1, 2]], np.uint8)
+    slot = buffer.add(obs, np.int64(17), np.float32(1.0), next_obs, np.bool_(False))
+    assert buffer.frames.dtype == np.uint8 and buffer.actions[slot] == 17
+    # int64 stacks of values that fit uint8: converted, not refused
+    slot = buffer.add(next_obs.astype(np.int64), np.uint8(3), 0, np.array([[1, 2], [3, 4]]), True)
+    assert buffer.transition(slot)[3].tolist() == [[1, 2], [3, 4]]
+
+
+@pytest.mark.parametrize("buffer_type", [PrioritizedFrameReplayBuffer, FrameReplayBuffer])
+def test_checkpoint_round_trip_onto_a_fresh_buffer_gives_an_equal_state(buffer_type):
+    buffer = buffer_type(16, frame_shape=(1,), stack_size=2, seed=1, streams=2, n_actions=4)
+    for stream in (0, 1):
+        for obs, next_obs in stacks_of(scalar_frames(1, 2, 3, 4), 2):
+            buffer.add(obs, 3, 0.5, next_obs, False, stream=stream)  # both episodes open
+    state = buffer.state_dict()
+    fresh = buffer_type(16, frame_shape=(1,), stack_size=2, seed=9, streams=2, n_actions=4)
+    before = deep_snapshot(fresh)
+    fresh.check_state_dict(state)
+    assert_deep_unchanged(before, fresh)
+    fresh.load_state_dict(state)
+    for key, value in fresh.state_dict().items():
+        np.testing.assert_array_equal(value, state[key], err_msg=key)
+    fresh.add(np.array([[3], [4]], np.uint8), 0, 0.0, np.array([[4], [5]], np.uint8), True,
+              stream=1)  # the open episode goes on
+
+
+def test_a_scalar_head_of_an_old_single_stream_checkpoint_still_loads():
+    state = frame_state()
+    state["head"], state["open"] = np.int64(state["head"][0]), np.bool_(state["open"][0])
+    fresh = PrioritizedFrameReplayBuffer(8, frame_shape=(1,), stack_size=2, seed=1)
+    fresh.load_state_dict(state)
+    assert fresh._head.tolist() == [0]

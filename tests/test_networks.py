@@ -93,3 +93,76 @@ def test_nature_network_saves_and_loads_as_keras_file(tmp_path):
 def test_nature_network_needs_frame_stacks():
     with pytest.raises(ValueError, match="stack, height, width"):
         nh.build_q_network((4,), 2, kind="nature")
+
+
+# --------------------------------------------------------------- bad-input table
+def build(**changes):
+    """build_q_network with good arguments, some of them changed."""
+    arguments = dict(obs_shape=(4,), n_actions=2, hidden_sizes=(8,), seed=0)
+    arguments.update(changes)
+    return lambda: nh.build_q_network(**arguments)
+
+
+BAD_BUILDS = [
+    ("n-actions-negative", build(n_actions=-1), ValueError, r"n_actions.*-1"),
+    ("n-actions-bool", build(n_actions=True), TypeError, r"n_actions.*True"),
+    ("n-actions-float", build(n_actions=2.0), TypeError, r"n_actions.*2\.0"),
+    ("n-actions-string", build(n_actions="2"), TypeError, r"n_actions"),
+    ("n-actions-none", build(n_actions=None), TypeError, r"n_actions.*None"),
+    ("n-actions-huge", build(n_actions=10**12), ValueError, r"n_actions 1000000000000.*bytes"),
+    ("obs-shape-zero", build(obs_shape=(0,)), ValueError, r"obs_shape.*\(0,\)"),
+    ("obs-shape-negative", build(obs_shape=(-1,)), ValueError, r"obs_shape"),
+    ("obs-shape-float", build(obs_shape=(4.0,)), TypeError, r"obs_shape.*4\.0"),
+    ("obs-shape-bool", build(obs_shape=(True,)), TypeError, r"obs_shape"),
+    ("obs-shape-empty", build(obs_shape=()), TypeError, r"obs_shape"),
+    ("obs-shape-none", build(obs_shape=None), TypeError, r"obs_shape.*None"),
+    ("obs-shape-string", build(obs_shape="4"), TypeError, r"obs_shape"),
+    ("obs-shape-huge", build(obs_shape=(10**12,)), ValueError, r"obs_shape.*bytes"),
+    ("hidden-sizes-string", build(hidden_sizes="64"), TypeError, r"hidden_sizes"),
+    ("hidden-sizes-int", build(hidden_sizes=5), TypeError, r"hidden_sizes.*5"),
+    ("hidden-sizes-zero", build(hidden_sizes=(0,)), ValueError, r"hidden_sizes"),
+    ("hidden-sizes-negative", build(hidden_sizes=(8, -8)), ValueError, r"hidden_sizes"),
+    ("hidden-sizes-float", build(hidden_sizes=(8.0,)), TypeError, r"hidden_sizes"),
+    ("hidden-sizes-bool", build(hidden_sizes=(True,)), TypeError, r"hidden_sizes"),
+    ("hidden-sizes-none", build(hidden_sizes=None), TypeError, r"hidden_sizes"),
+    ("hidden-sizes-nested", build(hidden_sizes=[[8]]), TypeError, r"hidden_sizes"),
+    ("noisy-int", build(noisy=1), TypeError, r"noisy.*1"),
+    ("noisy-hidden-string", build(noisy_hidden="yes"), TypeError, r"noisy_hidden"),
+    ("factorised-none", build(factorised=None), TypeError, r"factorised"),
+    ("sigma0-nan", build(sigma0=float("nan")), ValueError, r"sigma0.*nan"),
+    ("sigma0-inf", build(sigma0=float("inf")), ValueError, r"sigma0"),
+    ("sigma0-negative", build(sigma0=-0.5), ValueError, r"sigma0.*-0\.5"),
+    ("sigma0-bool", build(sigma0=True), TypeError, r"sigma0"),
+    ("sigma0-string", build(sigma0="0.5"), TypeError, r"sigma0"),
+    ("seed-negative", build(seed=-1), ValueError, r"seed.*-1"),
+    ("seed-float", build(seed=1.5), TypeError, r"seed.*1\.5"),
+    ("seed-bool", build(seed=True), TypeError, r"seed"),
+    ("seed-too-big", build(seed=2**32), ValueError, r"seed"),
+    ("seed-string", build(seed="0"), TypeError, r"seed"),
+    ("kind-none", build(kind=None), ValueError, r"kind.*None"),
+    ("kind-list", build(kind=["mlp"]), ValueError, r"kind"),
+    ("name-empty", build(name=""), ValueError, r"name"),
+    ("name-none", build(name=None), ValueError, r"name.*None"),
+    ("name-int", build(name=3), ValueError, r"name"),
+    ("nature-frames-too-small", build(obs_shape=(4, 20, 20), kind="nature"), ValueError,
+     r"obs_shape.*too small"),
+    ("nature-2d-frames", build(obs_shape=(84, 84), kind="nature"), ValueError, r"obs_shape"),
+    ("layer-seeds-negative-seed", lambda: layer_seeds(-1, 3), ValueError, r"seed.*-1"),
+    ("layer-seeds-float-seed", lambda: layer_seeds(1.5, 3), TypeError, r"seed"),
+    ("layer-seeds-negative-count", lambda: layer_seeds(0, -1), ValueError, r"count.*-1"),
+    ("layer-seeds-float-count", lambda: layer_seeds(0, 2.0), TypeError, r"count"),
+    ("layer-seeds-bool-count", lambda: layer_seeds(0, True), TypeError, r"count"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [c[1:] for c in BAD_BUILDS],
+                         ids=[c[0] for c in BAD_BUILDS])
+def test_bad_input_to_build_q_network_raises_naming_the_argument(call, error, match):
+    with pytest.raises(error, match=match) as info:
+        call()
+    assert "\n" not in str(info.value)
+
+
+def test_numpy_ints_are_accepted_for_shapes_and_counts():
+    model = nh.build_q_network(np.array([4]), np.int64(3), hidden_sizes=[np.int32(8)], seed=0)
+    assert model(np.zeros((1, 4), np.float32)).shape == (1, 3)

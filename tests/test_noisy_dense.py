@@ -217,9 +217,26 @@ def test_weights_h5_round_trip_restores_mu_sigma_and_noise(tmp_path):
         (dict(units=3, sigma0=float("nan")), ValueError, "sigma0"),
         (dict(units=3, factorised="yes"), TypeError, "factorised"),
         (dict(units=3, seed=1.5), TypeError, "seed"),
+        (dict(units=None), TypeError, "units.*None"),
+        (dict(units="3"), TypeError, "units"),
+        (dict(units=np.float32(3)), TypeError, "units"),
+        (dict(units=3, sigma0=float("inf")), ValueError, "sigma0.*inf"),
+        (dict(units=3, sigma0=True), TypeError, "sigma0.*True"),
+        (dict(units=3, sigma0="0.5"), TypeError, "sigma0"),
+        (dict(units=3, sigma0=None), TypeError, "sigma0.*None"),
+        (dict(units=3, sigma0=1e39), ValueError, "sigma0"),
+        (dict(units=3, sigma0=10**400), ValueError, "sigma0"),
+        (dict(units=3, factorised=1), TypeError, "factorised.*1"),
+        (dict(units=3, factorised=None), TypeError, "factorised"),
+        (dict(units=3, seed=-1), ValueError, "seed.*-1"),
+        (dict(units=3, seed=2**32), ValueError, "seed"),
+        (dict(units=3, seed=True), TypeError, "seed.*True"),
+        (dict(units=3, seed="1"), TypeError, "seed"),
+        (dict(units=3, activation="no_such_activation"), ValueError, "activation"),
+        (dict(units=3, activation=3), ValueError, "activation"),
     ],
 )
-def test_bad_arguments_raise_clear_errors(kwargs, error, match):
+def test_bad_input_arguments_raise_clear_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         nh.NoisyDense(**kwargs)
 
@@ -232,3 +249,49 @@ def test_input_of_rank_one_is_refused():
 def test_input_with_unknown_last_dimension_is_refused():
     with pytest.raises(ValueError, match="known last dimension"):
         nh.NoisyDense(3)(keras.Input(shape=(None,)))
+
+
+# ------------------------------------------------------ bad input to a built layer
+from state import assert_unchanged, snapshot  # noqa: E402
+
+BAD_CALLS = [
+    ("build-again", lambda layer: layer.build((None, FAN_IN)), ValueError, r"input_shape"),
+    ("build-again-other-shape", lambda layer: layer.build((None, 8)), ValueError,
+     r"input_shape"),
+    ("call-rank-1", lambda layer: layer(np.ones(FAN_IN, "float32")), ValueError, r"(?i)input"),
+    ("call-wrong-fan-in", lambda layer: layer(np.ones((2, FAN_IN + 1), "float32")), ValueError,
+     r"(?i)input"),
+    ("reset-noise-of-none", lambda layer: nh.reset_noise(None), TypeError, r"model.*NoneType"),
+    ("remove-noise-of-a-string", lambda layer: nh.remove_noise("model"), TypeError, r"model"),
+    ("noisy-layers-of-a-list", lambda layer: nh.noisy_layers([layer]), TypeError, r"model"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [c[1:] for c in BAD_CALLS],
+                         ids=[c[0] for c in BAD_CALLS])
+def test_bad_input_to_a_built_layer_raises_and_changes_nothing(call, error, match):
+    layer = built_layer(seed=70)
+    layer.reset_noise()  # the generator has moved on from its seed
+    before = snapshot(layer)
+    with pytest.raises(error, match=match):
+        call(layer)
+    assert_unchanged(before, layer)
+
+
+BAD_BUILDS = [
+    ("rank-1", (None,), ValueError, r"rank >= 2"),
+    ("unknown-fan-in", (None, None), ValueError, r"known last dimension"),
+    ("zero-fan-in", (None, 0), ValueError, r"input_shape.*fan-in"),
+    ("float-fan-in", (None, 4.5), ValueError, r"input_shape"),
+    ("not-a-shape", None, TypeError, r"input_shape"),
+    ("too-large-for-memory", (None, 10**7), ValueError, r"units=1000000 .*bytes"),
+]
+
+
+@pytest.mark.parametrize("shape, error, match", [c[1:] for c in BAD_BUILDS],
+                         ids=[c[0] for c in BAD_BUILDS])
+def test_bad_input_shape_to_build_raises_before_any_weight_exists(shape, error, match):
+    layer = nh.NoisyDense(10**6 if shape == (None, 10**7) else 3, seed=1)
+    with pytest.raises(error, match=match):
+        layer.build(shape)
+    assert not layer.built and layer.weights == []

@@ -13,6 +13,8 @@ and with N = 4, beta = 1 the IS weights are (N P)^-1 = 2, 2, 1, 0.5, divided
 by their max: 1, 1, 0.5, 0.25.
 """
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -492,3 +494,440 @@ def test_load_state_dict_refuses_a_mismatched_state_and_changes_nothing(change, 
         target.load_state_dict(source)
     for key, value in target.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+# ------------------------------------------------ bad input: the whole table
+# Every public entry point, fed a bad argument, raises TypeError or ValueError naming that
+# argument, and the object's whole state (storage, counters, queue, tree, RNG) is exactly
+# as before.  The buffers are full (an add overwrites a live slot) and just sampled from.
+from state import assert_unchanged as assert_deep_unchanged  # noqa: E402
+from state import snapshot as deep_snapshot  # noqa: E402
+
+from noisy_helpers.replay import _check_transition  # noqa: E402
+
+
+def full_prioritized(**kwargs):
+    """Capacity 8, wrapped around (11 adds), n_actions 3, then sampled from."""
+    buffer = fill(PrioritizedReplayBuffer(8, obs_shape=(2,), seed=0, n_actions=3, **kwargs), 11)
+    buffer.sample(4, beta=0.4)
+    return buffer
+
+
+def full_uniform():
+    buffer = fill(ReplayBuffer(8, obs_shape=(2,), seed=0, n_actions=3), 11)
+    buffer.sample(4)
+    return buffer
+
+
+def full_uint8():
+    return fill(PrioritizedReplayBuffer(8, obs_shape=(2,), obs_dtype=np.uint8, seed=0), 11)
+
+
+def unbounded():
+    """No n_actions: actions must still fit the int64 array."""
+    return fill(PrioritizedReplayBuffer(8, obs_shape=(2,), seed=0), 11)
+
+
+def half_full():
+    return fill(PrioritizedReplayBuffer(8, obs_shape=(2,), seed=0, n_actions=3), 5)
+
+
+Z = np.zeros(2, np.float32)
+
+
+def adding(obs=Z, action=0, reward=0.0, next_obs=Z, done=False, truncated=False):
+    return lambda buffer: buffer.add(obs, action, reward, next_obs, done, truncated)
+
+
+def last_sample_indices(buffer):
+    return buffer._last_indices.copy()
+
+
+def updating(td_errors=None, indices=None):
+    def call(buffer):
+        slots = last_sample_indices(buffer) if indices is None else indices
+        errors = np.ones(len(slots)) if td_errors is None else td_errors
+        buffer.update_priorities(slots, errors)
+    return call
+
+
+def state_of(make=full_prioritized):
+    return {key: np.array(value, copy=True) for key, value in make().state_dict().items()}
+
+
+def corrupted(change, make=full_prioritized, drop=()):
+    """A copy of ``make()``'s state with ``change`` applied (a dict of new entries) and the
+    keys ``drop`` removed."""
+    state = state_of(make)
+    for key in drop:
+        del state[key]
+    state.update(change)
+    return state
+
+
+def loading(state):
+    return lambda buffer: buffer.load_state_dict(state)
+
+
+def checking(state):
+    return lambda buffer: buffer.check_state_dict(state)
+
+
+STATE_KEYS = ["obs", "next_obs", "actions", "rewards", "dones", "cursor", "size", "rng_state",
+              "priorities", "max_priority"]
+rng_state = json.loads(str(state_of()["rng_state"]))
+BAD_STATES = [(f"missing-{key}", corrupted({}, drop=[key]), ValueError, f"missing.*{key}")
+              for key in STATE_KEYS] + [
+    ("obs-wrong-shape", corrupted(dict(obs=np.zeros((8, 3), np.float32))), ValueError, "'obs'"),
+    ("obs-wrong-dtype", corrupted(dict(obs=np.zeros((8, 2), np.float64))), ValueError, "'obs'"),
+    ("obs-nan", corrupted(dict(obs=np.full((8, 2), np.nan, np.float32))), ValueError,
+     "'obs' must be finite"),
+    ("next-obs-inf", corrupted(dict(next_obs=np.full((8, 2), np.inf, np.float32))), ValueError,
+     "'next_obs' must be finite"),
+    ("actions-float", corrupted(dict(actions=np.zeros(8, np.float32))), ValueError, "'actions'"),
+    ("actions-negative", corrupted(dict(actions=np.full(8, -1))), ValueError, "'actions'"),
+    ("actions-beyond-n-actions", corrupted(dict(actions=np.full(8, 3))), ValueError,
+     r"'actions' must be in \[0, 3\)"),
+    ("rewards-nan", corrupted(dict(rewards=np.full(8, np.nan, np.float32))), ValueError,
+     "'rewards' must be finite"),
+    ("rewards-inf", corrupted(dict(rewards=np.full(8, -np.inf, np.float32))), ValueError,
+     "'rewards' must be finite"),
+    ("dones-2", corrupted(dict(dones=np.full(8, 2.0, np.float32))), ValueError, "'dones'"),
+    ("dones-nan", corrupted(dict(dones=np.full(8, np.nan, np.float32))), ValueError, "'dones'"),
+    ("size-beyond-capacity", corrupted(dict(size=np.int64(500))), ValueError, "size 500"),
+    ("size-negative", corrupted(dict(size=np.int64(-1))), ValueError, "size -1"),
+    ("size-float", corrupted(dict(size=np.float64(8))), ValueError, "'size'"),
+    ("cursor-beyond-capacity", corrupted(dict(cursor=np.int64(8))), ValueError, "cursor 8"),
+    ("cursor-not-size-before-wrap", corrupted(dict(cursor=np.int64(2)), half_full), ValueError,
+     "cursor 2 and size 5"),
+    ("priorities-nan", corrupted(dict(priorities=np.full(8, np.nan))), ValueError,
+     "'priorities' must be finite"),
+    ("priorities-inf", corrupted(dict(priorities=np.full(8, np.inf))), ValueError,
+     "'priorities' must be finite"),
+    ("priorities-negative", corrupted(dict(priorities=-np.ones(8))), ValueError,
+     "'priorities' must be finite and >= 0"),
+    ("priorities-all-zero", corrupted(dict(priorities=np.zeros(8))), ValueError,
+     "'priorities' are all 0 while size=8"),
+    ("priorities-overflow", corrupted(dict(priorities=np.full(8, 1e308))), ValueError,
+     "'priorities' sum to inf"),
+    ("priorities-beyond-size", corrupted(dict(priorities=np.ones(8)), half_full), ValueError,
+     "'priorities' must be 0 from slot size=5"),
+    ("priorities-wrong-shape", corrupted(dict(priorities=np.ones(9))), ValueError,
+     "'priorities'"),
+    ("max-priority-inf", corrupted(dict(max_priority=np.float64(np.inf))), ValueError,
+     "'max_priority'"),
+    ("max-priority-nan", corrupted(dict(max_priority=np.float64(np.nan))), ValueError,
+     "'max_priority'"),
+    ("max-priority-zero", corrupted(dict(max_priority=np.float64(0.0))), ValueError,
+     "'max_priority'"),
+    ("rng-state-empty-json", corrupted(dict(rng_state=np.array("{}"))), ValueError,
+     "'rng_state'"),
+    ("rng-state-not-json", corrupted(dict(rng_state=np.array("not json"))), ValueError,
+     "'rng_state'"),
+    ("rng-state-other-generator", corrupted(dict(rng_state=np.array(json.dumps(
+        dict(rng_state, bit_generator="MT19937"))))), ValueError, "'rng_state'"),
+    ("rng-state-bad-number", corrupted(dict(rng_state=np.array(json.dumps(
+        dict(rng_state, state=dict(state="x", inc=1)))))), ValueError, "'rng_state'"),
+    ("rng-state-not-a-string", corrupted(dict(rng_state=np.zeros(3))), ValueError,
+     "'rng_state'"),
+]
+
+BAD_REPLAY_INPUTS = [
+    # constructors
+    ("init-capacity-0", full_prioritized, lambda b: PrioritizedReplayBuffer(0, (2,)), ValueError,
+     "capacity"),
+    ("init-capacity-float", full_prioritized, lambda b: PrioritizedReplayBuffer(4.0, (2,)),
+     TypeError, "capacity"),
+    ("init-capacity-bool", full_uniform, lambda b: ReplayBuffer(True, (2,)), TypeError,
+     "capacity"),
+    ("init-capacity-str", full_uniform, lambda b: ReplayBuffer("4", (2,)), TypeError, "capacity"),
+    ("init-capacity-too-big", full_prioritized, lambda b: PrioritizedReplayBuffer(2**33, (4,)),
+     ValueError, r"capacity=8589934592 needs [\d,]+ bytes"),
+    ("init-capacity-too-big-uniform", full_uniform,
+     lambda b: ReplayBuffer(2**40, (84, 84), np.uint8), ValueError, "capacity=.* bytes"),
+    ("init-obs-shape-0", full_uniform, lambda b: ReplayBuffer(4, (0,)), ValueError, "obs_shape"),
+    ("init-obs-shape-float", full_uniform, lambda b: ReplayBuffer(4, (2.5,)), TypeError,
+     "obs_shape"),
+    ("init-obs-shape-str", full_uniform, lambda b: ReplayBuffer(4, "ab"), TypeError, "obs_shape"),
+    ("init-obs-shape-none", full_uniform, lambda b: ReplayBuffer(4, None), TypeError,
+     "obs_shape"),
+    ("init-obs-shape-bool", full_uniform, lambda b: ReplayBuffer(4, (True,)), TypeError,
+     "obs_shape"),
+    ("init-obs-dtype-object", full_uniform, lambda b: ReplayBuffer(4, (2,), object), TypeError,
+     "obs_dtype"),
+    ("init-obs-dtype-str", full_uniform, lambda b: ReplayBuffer(4, (2,), str), TypeError,
+     "obs_dtype"),
+    ("init-obs-dtype-complex", full_uniform, lambda b: ReplayBuffer(4, (2,), np.complex64),
+     TypeError, "obs_dtype"),
+    ("init-obs-dtype-garbage", full_uniform, lambda b: ReplayBuffer(4, (2,), "foo"), TypeError,
+     "obs_dtype"),
+    ("init-alpha-nan", full_prioritized,
+     lambda b: PrioritizedReplayBuffer(4, (2,), alpha=np.nan), ValueError, "alpha"),
+    ("init-alpha-inf", full_prioritized,
+     lambda b: PrioritizedReplayBuffer(4, (2,), alpha=np.inf), ValueError, "alpha"),
+    ("init-alpha-negative", full_prioritized,
+     lambda b: PrioritizedReplayBuffer(4, (2,), alpha=-0.1), ValueError, "alpha"),
+    ("init-alpha-bool", full_prioritized,
+     lambda b: PrioritizedReplayBuffer(4, (2,), alpha=True), TypeError, "alpha"),
+    ("init-alpha-str", full_prioritized,
+     lambda b: PrioritizedReplayBuffer(4, (2,), alpha="0.6"), TypeError, "alpha"),
+    ("init-eps-zero", full_prioritized, lambda b: PrioritizedReplayBuffer(4, (2,), eps=0.0),
+     ValueError, "eps"),
+    ("init-eps-nan", full_prioritized, lambda b: PrioritizedReplayBuffer(4, (2,), eps=np.nan),
+     ValueError, "eps"),
+    ("init-eps-negative", full_prioritized, lambda b: PrioritizedReplayBuffer(4, (2,), eps=-1),
+     ValueError, "eps"),
+    ("init-eps-none", full_prioritized, lambda b: PrioritizedReplayBuffer(4, (2,), eps=None),
+     TypeError, "eps"),
+    ("init-seed-negative", full_prioritized, lambda b: PrioritizedReplayBuffer(4, (2,), seed=-1),
+     ValueError, "seed"),
+    ("init-seed-float", full_uniform, lambda b: ReplayBuffer(4, (2,), seed=1.5), TypeError,
+     "seed"),
+    ("init-seed-str", full_uniform, lambda b: ReplayBuffer(4, (2,), seed="x"), TypeError, "seed"),
+    ("init-seed-bool", full_uniform, lambda b: ReplayBuffer(4, (2,), seed=True), TypeError,
+     "seed"),
+    ("init-n-actions-0", full_uniform, lambda b: ReplayBuffer(4, (2,), n_actions=0), ValueError,
+     "n_actions"),
+    ("init-n-actions-float", full_prioritized,
+     lambda b: PrioritizedReplayBuffer(4, (2,), n_actions=1.5), TypeError, "n_actions"),
+    ("init-n-actions-bool", full_uniform, lambda b: ReplayBuffer(4, (2,), n_actions=True),
+     TypeError, "n_actions"),
+    ("init-n-actions-2**70", full_uniform, lambda b: ReplayBuffer(4, (2,), n_actions=2**70),
+     ValueError, "n_actions"),
+    # add, on full buffers (an add overwrites a live slot)
+    ("add-obs-nan", full_prioritized, adding(obs=np.array([np.nan, 0], np.float32)), ValueError,
+     "obs must be finite"),
+    ("add-obs-inf", full_prioritized, adding(obs=np.array([0, np.inf], np.float32)), ValueError,
+     "obs must be finite"),
+    ("add-obs-minus-inf-2d", lambda: fill(ReplayBuffer(4, (2, 2), seed=0), 5),
+     adding(obs=np.full((2, 2), -np.inf, np.float32), next_obs=np.zeros((2, 2), np.float32)),
+     ValueError, "obs must be finite"),
+    ("add-obs-1e300-float64", full_prioritized, adding(obs=np.array([1e300, 0.0])), ValueError,
+     "obs must be finite and fit float32, got 1e\\+300"),
+    ("add-obs-list-nan", full_uniform, adding(obs=[0.0, float("nan")]), ValueError, "obs"),
+    ("add-next-obs-nan", full_prioritized, adding(next_obs=np.array([np.nan, 0], np.float32)),
+     ValueError, "next_obs must be finite"),
+    ("add-next-obs-inf-float64", full_uniform, adding(next_obs=np.array([np.inf, 0])),
+     ValueError, "next_obs must be finite"),
+    ("add-next-obs-wrong-shape", full_prioritized, adding(next_obs=np.zeros(3, np.float32)),
+     ValueError, "next_obs must have shape"),
+    ("add-obs-wrong-shape", full_prioritized, adding(obs=np.zeros((2, 1), np.float32)),
+     ValueError, "obs must have shape"),
+    ("add-obs-str", full_prioritized, adding(obs=np.array(["a", "b"])), TypeError, "obs"),
+    ("add-next-obs-str", full_prioritized, adding(next_obs=["a", "b"]), TypeError, "next_obs"),
+    ("add-obs-object", full_uniform, adding(obs=np.array([None, 1], dtype=object)), TypeError,
+     "obs"),
+    ("add-obs-none", full_uniform, adding(obs=None), ValueError, "obs must have shape"),
+    ("add-obs-ragged", full_prioritized, adding(obs=[[1, 2], [3]]), TypeError, "obs"),
+    ("add-obs-complex", full_prioritized, adding(obs=np.zeros(2, np.complex64)), TypeError,
+     "obs"),
+    ("add-uint8-obs-300", full_uint8, adding(obs=np.array([300, 0]), next_obs=np.zeros(2, np.uint8)),
+     ValueError, "obs must hold values that fit uint8, got 300"),
+    ("add-uint8-next-obs-negative", full_uint8,
+     adding(obs=np.zeros(2, np.uint8), next_obs=np.array([-1, 0])), ValueError, "next_obs"),
+    ("add-uint8-obs-fraction", full_uint8,
+     adding(obs=np.array([1.5, 0.0]), next_obs=np.zeros(2, np.uint8)), ValueError,
+     "obs must hold values that fit uint8, got 1.5"),
+    ("add-uint8-obs-nan", full_uint8,
+     adding(obs=np.array([np.nan, 0.0]), next_obs=np.zeros(2, np.uint8)), ValueError, "obs"),
+    ("add-action-n-actions", full_prioritized, adding(action=3), ValueError, "action must be < 3"),
+    ("add-action-10**6", full_uniform, adding(action=10**6), ValueError, "action must be < 3"),
+    ("add-action-2**70", unbounded, adding(action=2**70), ValueError, "action must be <"),
+    ("add-action-2**63", unbounded, adding(action=2**63), ValueError, "action must be <"),
+    ("add-action-uint64-max", unbounded, adding(action=np.uint64(2**64 - 1)), ValueError,
+     "action"),
+    ("add-action-negative", full_prioritized, adding(action=-1), ValueError, "action must be >= 0"),
+    ("add-action-float", full_prioritized, adding(action=1.5), TypeError, "action must be an int"),
+    ("add-action-float-integral", full_uniform, adding(action=1.0), TypeError, "action"),
+    ("add-action-bool", full_prioritized, adding(action=True), TypeError, "action"),
+    ("add-action-str", full_uniform, adding(action="0"), TypeError, "action"),
+    ("add-action-none", full_uniform, adding(action=None), TypeError, "action"),
+    ("add-reward-nan", full_prioritized, adding(reward=np.nan), ValueError, "reward"),
+    ("add-reward-inf", full_prioritized, adding(reward=np.inf), ValueError, "reward"),
+    ("add-reward-minus-inf", full_uniform, adding(reward=-np.inf), ValueError, "reward"),
+    ("add-reward-1e300", full_prioritized, adding(reward=1e300), ValueError,
+     "reward must be finite and fit float32"),
+    ("add-reward-huge-int", full_uniform, adding(reward=10**400), ValueError, "reward"),
+    ("add-reward-str", full_prioritized, adding(reward="1"), TypeError, "reward"),
+    ("add-reward-none", full_uniform, adding(reward=None), TypeError, "reward"),
+    ("add-reward-bool", full_prioritized, adding(reward=True), TypeError, "reward"),
+    ("add-reward-array", full_prioritized, adding(reward=np.ones(2)), TypeError, "reward"),
+    ("add-done-2", full_prioritized, adding(done=2), ValueError, "done"),
+    ("add-done-str", full_uniform, adding(done="yes"), ValueError, "done"),
+    ("add-done-none", full_uniform, adding(done=None), ValueError, "done"),
+    ("add-truncated-2", full_prioritized, adding(truncated=2), ValueError, "truncated"),
+    # sample
+    ("sample-too-many", full_prioritized, lambda b: b.sample(9, 0.4), ValueError, "batch_size=9"),
+    ("sample-zero", full_prioritized, lambda b: b.sample(0, 0.4), ValueError, "batch_size"),
+    ("sample-float", full_uniform, lambda b: b.sample(2.0), TypeError, "batch_size"),
+    ("sample-bool", full_prioritized, lambda b: b.sample(True, 0.4), TypeError, "batch_size"),
+    ("sample-str", full_uniform, lambda b: b.sample("2"), TypeError, "batch_size"),
+    ("sample-none", full_prioritized, lambda b: b.sample(None, 0.4), TypeError, "batch_size"),
+    ("sample-empty", lambda: PrioritizedReplayBuffer(8, (2,), seed=0), lambda b: b.sample(1),
+     ValueError, "batch_size=1 from a buffer holding 0"),
+    ("sample-beta-nan", full_prioritized, lambda b: b.sample(2, np.nan), ValueError, "beta"),
+    ("sample-beta-inf", full_prioritized, lambda b: b.sample(2, np.inf), ValueError, "beta"),
+    ("sample-beta-above-1", full_prioritized, lambda b: b.sample(2, 1.5), ValueError, "beta"),
+    ("sample-beta-negative", full_prioritized, lambda b: b.sample(2, -0.1), ValueError, "beta"),
+    ("sample-beta-str", full_prioritized, lambda b: b.sample(2, "0.4"), TypeError, "beta"),
+    ("sample-beta-bool", full_prioritized, lambda b: b.sample(2, True), TypeError, "beta"),
+    ("sample-beta-none", full_prioritized, lambda b: b.sample(2, None), TypeError, "beta"),
+    ("sample-uniform-beta-above-1", full_uniform, lambda b: b.sample(2, 1.5), ValueError, "beta"),
+    ("sample-uniform-beta-str", full_uniform, lambda b: b.sample(2, "x"), TypeError, "beta"),
+    # update_priorities, right after a sample
+    ("update-nan", full_prioritized, updating([1.0, np.nan, 1.0, 1.0]), ValueError,
+     "td_errors must be finite"),
+    ("update-inf", full_prioritized, updating([1.0, 1.0, np.inf, 1.0]), ValueError, "td_errors"),
+    ("update-minus-inf", full_prioritized, updating([-np.inf, 1.0, 1.0, 1.0]), ValueError,
+     "td_errors"),
+    ("update-overflowing-priority", lambda: full_prioritized(alpha=1.0),
+     updating([1e308, 1.0, 1.0, 1.0]), ValueError, "td_errors give priorities up to 1e\\+308"),
+    ("update-str", full_prioritized, updating(["1", "1", "1", "1"]), TypeError, "td_errors"),
+    ("update-errors-none", full_prioritized,
+     lambda b: b.update_priorities(b._last_indices.copy(), None), TypeError, "td_errors"),
+    ("update-bool-errors", full_prioritized, updating([True, True, True, True]), TypeError,
+     "td_errors"),
+    ("update-length", full_prioritized, updating([1.0, 1.0]), ValueError,
+     "indices and td_errors differ"),
+    ("update-index-out-of-range", full_prioritized, updating(np.ones(4), [0, 1, 2, 40]),
+     ValueError, "indices out of range"),
+    ("update-index-negative", full_prioritized, updating(np.ones(1), [-1]), ValueError,
+     "indices out of range"),
+    ("update-index-float", full_prioritized, updating(np.ones(2), [0.5, 1.0]), TypeError,
+     "indices"),
+    ("update-index-bool", full_prioritized, updating(np.ones(1), [True]), TypeError, "indices"),
+    ("update-index-str", full_prioritized, updating(np.ones(1), "0"), TypeError, "indices"),
+    ("update-index-stale", full_prioritized, lambda b: b.update_priorities(
+        np.setdiff1d(np.arange(8), b._last_indices)[:1], [1.0]), ValueError, "last sample"),
+    ("update-uniform-nan", full_uniform, lambda b: b.update_priorities([0, 1], [1.0, np.nan]),
+     ValueError, "td_errors"),
+    ("update-uniform-str", full_uniform, lambda b: b.update_priorities([0, 1], ["a", "b"]),
+     TypeError, "td_errors"),
+    ("update-uniform-index-float", full_uniform, lambda b: b.update_priorities([0.5], [1.0]),
+     TypeError, "indices"),
+    # checkpoints
+    ("load-not-a-dict", full_prioritized, lambda b: b.load_state_dict([1, 2]), TypeError,
+     "state"),
+    ("check-not-a-dict", full_uniform, lambda b: b.check_state_dict(None), TypeError, "state"),
+    ("load-uniform-missing-rng", full_uniform,
+     loading(corrupted({}, full_uniform, drop=["rng_state"])), ValueError, "rng_state"),
+    ("load-uniform-actions-negative", full_uniform,
+     loading(corrupted(dict(actions=np.full(8, -5)), full_uniform)), ValueError, "'actions'"),
+    ("load-uniform-obs-nan", full_uniform,
+     loading(corrupted(dict(obs=np.full((8, 2), np.nan, np.float32)), full_uniform)), ValueError,
+     "'obs'"),
+] + [(f"load-{name}", full_prioritized, loading(state), error, regex)
+     for name, state, error, regex in BAD_STATES] + [
+    (f"check-{name}", full_prioritized, checking(state), error, regex)
+    for name, state, error, regex in BAD_STATES] + [
+    # the pure functions (the object: the probabilities array, which must stay as it was)
+    ("weights-probabilities-nan", lambda: np.array([0.5, np.nan]),
+     lambda p: importance_weights(p, 4, 0.5), ValueError, "probabilities"),
+    ("weights-probabilities-zero", lambda: np.array([0.5, 0.0]),
+     lambda p: importance_weights(p, 4, 0.5), ValueError, "probabilities"),
+    ("weights-probabilities-above-1", lambda: np.array([0.5, 1.5]),
+     lambda p: importance_weights(p, 4, 0.5), ValueError, "probabilities"),
+    ("weights-probabilities-str", lambda: np.array([0.5]),
+     lambda p: importance_weights(["0.5"], 4, 0.5), TypeError, "probabilities"),
+    ("weights-probabilities-none", lambda: np.array([0.5]),
+     lambda p: importance_weights(None, 4, 0.5), TypeError, "probabilities"),
+    ("weights-probabilities-empty", lambda: np.array([0.5]),
+     lambda p: importance_weights([], 4, 0.5), ValueError, "probabilities"),
+    ("weights-buffer-size-bool", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, True, 0.5), TypeError, "buffer_size"),
+    ("weights-buffer-size-0", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 0, 0.5), ValueError, "buffer_size"),
+    ("weights-buffer-size-float", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4.0, 0.5), TypeError, "buffer_size"),
+    ("weights-beta-nan", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, np.nan), ValueError, "beta"),
+    ("weights-beta-bool", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, True), TypeError, "beta"),
+    ("weights-beta-str", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, "0.5"), TypeError, "beta"),
+    ("weights-beta-above-1", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, 1.5), ValueError, "beta"),
+    ("schedule-start-nan", lambda: np.array([0.5]), lambda p: linear_schedule(np.nan, 1.0, 10),
+     ValueError, "start"),
+    ("schedule-start-str", lambda: np.array([0.5]), lambda p: linear_schedule("0.4", 1.0, 10),
+     TypeError, "start"),
+    ("schedule-start-bool", lambda: np.array([0.5]), lambda p: linear_schedule(True, 1.0, 10),
+     TypeError, "start"),
+    ("schedule-end-inf", lambda: np.array([0.5]), lambda p: linear_schedule(0.4, np.inf, 10),
+     ValueError, "end"),
+    ("schedule-end-none", lambda: np.array([0.5]), lambda p: linear_schedule(0.4, None, 10),
+     TypeError, "end"),
+    ("schedule-duration-0", lambda: np.array([0.5]), lambda p: linear_schedule(0.4, 1.0, 0),
+     ValueError, "duration"),
+    ("schedule-duration-float", lambda: np.array([0.5]),
+     lambda p: linear_schedule(0.4, 1.0, 10.0), TypeError, "duration"),
+    ("schedule-duration-bool", lambda: np.array([0.5]),
+     lambda p: linear_schedule(0.4, 1.0, True), TypeError, "duration"),
+    ("schedule-step-negative", lambda: np.array([0.5]),
+     lambda p: linear_schedule(0.4, 1.0, 10)(-1), ValueError, "step"),
+    ("schedule-step-nan", lambda: np.array([0.5]),
+     lambda p: linear_schedule(0.4, 1.0, 10)(np.nan), ValueError, "step"),
+    ("schedule-step-str", lambda: np.array([0.5]),
+     lambda p: linear_schedule(0.4, 1.0, 10)("3"), TypeError, "step"),
+    ("schedule-step-bool", lambda: np.array([0.5]),
+     lambda p: linear_schedule(0.4, 1.0, 10)(True), TypeError, "step"),
+    ("check-transition-action-2**70", lambda: np.array([0.5]),
+     lambda p: _check_transition(2**70, 0.0, False), ValueError, "action"),
+]
+
+
+@pytest.mark.parametrize("make, call, error, regex",
+                         [pytest.param(*case[1:], id=case[0]) for case in BAD_REPLAY_INPUTS])
+def test_bad_input_to_the_replay_buffers_raises_naming_the_argument_and_changes_nothing(
+        make, call, error, regex):
+    obj = make()
+    before = deep_snapshot(obj)
+    with pytest.raises(error, match=regex):
+        call(obj)
+    assert_deep_unchanged(before, obj)
+
+
+# ------------------------------------------- good input the checks must not refuse
+def test_valid_inputs_of_other_dtypes_are_converted_not_refused():
+    buffer = PrioritizedReplayBuffer(8, obs_shape=(2,), seed=0, n_actions=4)
+    slot = buffer.add(np.array([0.1, -2.5]), np.int64(3), np.float32(1.5), [1, 2],
+                      np.bool_(True), truncated=np.bool_(False))
+    assert buffer.obs[slot].tolist() == [np.float32(0.1), -2.5] and buffer.actions[slot] == 3
+    buffer.add(np.full(2, 3e38), np.uint8(2), 7, np.zeros(2, np.float16), 0)  # near float32 max
+    assert np.isfinite(buffer.obs[1]).all()
+    frames = ReplayBuffer(4, obs_shape=(2, 2), obs_dtype=np.uint8, seed=0)
+    frame = np.array([[0, 255], [7, 8]], np.uint8)
+    slot = frames.add(frame, 0, 0.0, np.array([[1, 2], [255, 0]]), False)  # int64 in range
+    assert frames.obs.dtype == np.uint8 and np.array_equal(frames.obs[slot], frame)
+    assert frames.next_obs[slot].tolist() == [[1, 2], [255, 0]]
+    frames.add(np.array([[1.0, 2.0], [3.0, 4.0]]), 0, 0.0, frame, False)  # integral floats
+    assert frames.obs[1].tolist() == [[1, 2], [3, 4]]
+
+
+def test_a_huge_but_finite_dot_product_does_not_refuse_finite_observations():
+    buffer = ReplayBuffer(4, obs_shape=(2,), seed=0)
+    big = np.full(2, 3e38, np.float32)  # big · big overflows float32; every value is finite
+    buffer.add(big, 0, 0.0, big, False)
+    assert np.array_equal(buffer.obs[0], big)
+
+
+@pytest.mark.parametrize("buffer_type", [ReplayBuffer, PrioritizedReplayBuffer])
+def test_checkpoint_round_trip_onto_a_fresh_buffer_gives_an_equal_state(buffer_type):
+    buffer = fill(buffer_type(8, obs_shape=(2,), seed=0, n_actions=3), 11)
+    batch = buffer.sample(4, beta=0.4)
+    buffer.update_priorities(batch.indices, np.arange(4.0))
+    state = buffer.state_dict()
+    fresh = buffer_type(8, obs_shape=(2,), seed=7, n_actions=3)
+    before = deep_snapshot(fresh)
+    fresh.check_state_dict(state)  # a valid state passes, and checking changes nothing
+    assert_deep_unchanged(before, fresh)
+    fresh.load_state_dict(state)
+    for key, value in fresh.state_dict().items():
+        np.testing.assert_array_equal(value, state[key], err_msg=key)
+
+
+def test_a_half_full_prioritized_checkpoint_loads():
+    buffer = fill(PrioritizedReplayBuffer(8, obs_shape=(2,), seed=0), 5)
+    fresh = PrioritizedReplayBuffer(8, obs_shape=(2,), seed=1)
+    fresh.load_state_dict(buffer.state_dict())
+    assert len(fresh) == 5 and fresh.sample(5, 0.4).indices.max() < 5

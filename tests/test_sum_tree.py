@@ -376,3 +376,119 @@ def test_a_sample_leaves_the_levels_near_the_root_for_later_and_stays_exact():
     reference[batch.indices] = (np.arange(32.0) + buffer.eps) ** buffer.alpha
     assert buffer.tree.total == pytest.approx(reference.sum())
     assert_parents_are_sums_of_children(buffer.tree)
+
+
+# ------------------------------------------------ bad input: the whole table
+# Every public entry point, fed a bad argument, raises TypeError or ValueError naming that
+# argument, and the tree's whole state (tree, caches, write plans) is exactly as before.
+from state import assert_unchanged, snapshot  # noqa: E402
+
+
+def deep_tree_after_a_small_write():
+    """A realistic tree: deep enough for every write path, and just written to, so that the
+    levels near the root are stale (a bad call must not even bring those up to date)."""
+    tree = SumTree(2**12)
+    tree.update(np.arange(2**12), np.linspace(0.1, 1.0, 2**12))
+    tree.update([5, 9, 4000], [3.0, 0.5, 2.0])
+    assert tree._top_stale
+    return tree
+
+
+def hand_tree():
+    tree = SumTree(4)
+    tree.update([0, 1, 2, 3], [1.0, 2.0, 3.0, 4.0])
+    return tree
+
+
+BAD_TREE_INPUTS = [
+    # (id, make the object, call on it, error, regex naming the argument)
+    ("init-capacity-0", hand_tree, lambda t: SumTree(0), ValueError, "capacity"),
+    ("init-capacity-negative", hand_tree, lambda t: SumTree(-3), ValueError, "capacity"),
+    ("init-capacity-float", hand_tree, lambda t: SumTree(2.5), TypeError, "capacity"),
+    ("init-capacity-np-float", hand_tree, lambda t: SumTree(np.float64(4)), TypeError, "capacity"),
+    ("init-capacity-bool", hand_tree, lambda t: SumTree(True), TypeError, "capacity"),
+    ("init-capacity-np-bool", hand_tree, lambda t: SumTree(np.bool_(True)), TypeError, "capacity"),
+    ("init-capacity-str", hand_tree, lambda t: SumTree("8"), TypeError, "capacity"),
+    ("init-capacity-none", hand_tree, lambda t: SumTree(None), TypeError, "capacity"),
+    ("init-capacity-2**35-too-big", hand_tree, lambda t: SumTree(2**35), ValueError,
+     r"capacity=34359738368 needs [\d,]+ bytes"),
+    ("init-capacity-2**70-too-big", hand_tree, lambda t: SumTree(2**70), ValueError,
+     "capacity=.* needs .* bytes"),
+    ("update-negative", deep_tree_after_a_small_write, lambda t: t.update([0, 1], [1.0, -1.0]),
+     ValueError, "priorities must be >= 0"),
+    ("update-nan", deep_tree_after_a_small_write, lambda t: t.update([0, 1], [1.0, np.nan]),
+     ValueError, "priorities must be finite"),
+    ("update-inf", deep_tree_after_a_small_write, lambda t: t.update([0, 1], [np.inf, 1.0]),
+     ValueError, "priorities must be finite"),
+    ("update-minus-inf", deep_tree_after_a_small_write, lambda t: t.update(3, -np.inf),
+     ValueError, "priorities must be finite"),
+    ("update-two-1e308-overflow", hand_tree, lambda t: t.update([0, 1], [1e308, 1e308]),
+     ValueError, "priorities would make the total priority overflow"),
+    ("update-scalar-1e308-to-all", deep_tree_after_a_small_write,
+     lambda t: t.update(np.arange(4), 1e308), ValueError, "priorities would make"),
+    ("update-max-float-on-top-of-others", hand_tree,
+     lambda t: t.update([0, 3], [np.finfo(float).max, np.finfo(float).max / 2]), ValueError,
+     "priorities would make"),
+    ("update-index-out-of-range", hand_tree, lambda t: t.update([0, 4], [1.0, 1.0]),
+     ValueError, "indices out of range"),
+    ("update-index-negative", deep_tree_after_a_small_write, lambda t: t.update([-1], [1.0]),
+     ValueError, "indices out of range"),
+    ("update-index-2**62", deep_tree_after_a_small_write, lambda t: t.update([2**62], [1.0]),
+     ValueError, "indices out of range"),
+    ("update-index-uint64-2**63", hand_tree,
+     lambda t: t.update(np.array([2**63], np.uint64), [1.0]), ValueError, "indices out of range"),
+    ("update-index-float", hand_tree, lambda t: t.update([0.5], [1.0]), TypeError, "indices"),
+    ("update-index-bool", hand_tree, lambda t: t.update([True], [1.0]), TypeError, "indices"),
+    ("update-index-str", hand_tree, lambda t: t.update("0", [1.0]), TypeError, "indices"),
+    ("update-index-none", hand_tree, lambda t: t.update(None, [1.0]), TypeError, "indices"),
+    ("update-index-ragged", hand_tree, lambda t: t.update([[0], [1, 2]], [1.0]), TypeError,
+     "indices"),
+    ("update-index-2d", hand_tree, lambda t: t.update([[0, 1]], [1.0, 1.0]), ValueError,
+     "indices must be a scalar or 1-D"),
+    ("update-priorities-2d", hand_tree, lambda t: t.update([0, 1], [[1.0, 1.0]]), ValueError,
+     "priorities must be a scalar or 1-D"),
+    ("update-length-mismatch", hand_tree, lambda t: t.update([0, 1, 2], [1.0, 1.0]),
+     ValueError, "indices and priorities differ in length"),
+    ("update-priorities-str", hand_tree, lambda t: t.update([0], ["1.0"]), TypeError,
+     "priorities"),
+    ("update-priorities-none", hand_tree, lambda t: t.update([0], None), TypeError, "priorities"),
+    ("update-priorities-bool", hand_tree, lambda t: t.update([0, 1], [True, False]), TypeError,
+     "priorities"),
+    ("update-priorities-ragged", hand_tree, lambda t: t.update([0, 1], [[1.0], [1.0, 2.0]]),
+     TypeError, "priorities"),
+    ("find-negative", deep_tree_after_a_small_write, lambda t: t.find([1.0, -0.1]), ValueError,
+     "values must lie in"),
+    ("find-above-total", hand_tree, lambda t: t.find(10.01), ValueError, "values must lie in"),
+    ("find-nan", deep_tree_after_a_small_write, lambda t: t.find([np.nan]), ValueError,
+     "values must lie in"),
+    ("find-inf", hand_tree, lambda t: t.find(np.inf), ValueError, "values must lie in"),
+    ("find-str", hand_tree, lambda t: t.find("1.0"), TypeError, "values"),
+    ("find-none", hand_tree, lambda t: t.find(None), TypeError, "values"),
+    ("find-bool", hand_tree, lambda t: t.find(True), TypeError, "values"),
+    ("find-2d", hand_tree, lambda t: t.find([[1.0]]), ValueError, "values must be a scalar"),
+    ("find-in-empty-tree", lambda: SumTree(8), lambda t: t.find(0.0), ValueError,
+     "values .*total priority is 0"),
+    ("getitem-out-of-range", hand_tree, lambda t: t[4], ValueError, "indices out of range"),
+    ("getitem-negative", hand_tree, lambda t: t[-1], ValueError, "indices out of range"),
+    ("getitem-float", hand_tree, lambda t: t[1.5], TypeError, "indices"),
+    ("getitem-str", hand_tree, lambda t: t["a"], TypeError, "indices"),
+]
+
+
+@pytest.mark.parametrize("make, call, error, regex",
+                         [pytest.param(*case[1:], id=case[0]) for case in BAD_TREE_INPUTS])
+def test_bad_input_to_the_sum_tree_raises_naming_the_argument_and_changes_nothing(
+        make, call, error, regex):
+    tree = make()
+    before = snapshot(tree)
+    with pytest.raises(error, match=regex):
+        call(tree)
+    assert_unchanged(before, tree)
+
+
+def test_priorities_that_fill_the_tree_without_overflow_are_accepted():
+    tree = SumTree(4)
+    tree.update([0, 1], [np.finfo(float).max / 4, np.finfo(float).max / 4])
+    assert np.isfinite(tree.total) and tree.find(tree.total / 2) in (0, 1)
+    tree.update([0, 1], [1e308, 0.0])  # the bound is close to overflow: computed exactly
+    assert tree.total == 1e308

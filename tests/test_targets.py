@@ -70,3 +70,75 @@ def test_bad_input_raises_value_error(kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         double_dqn_targets(**args)
+
+
+# --------------------------------------------------------------- bad-input table
+NAN, INF = float("nan"), float("inf")
+
+
+def double(**changes):
+    arguments = dict(rewards=np.zeros(2), dones=np.zeros(2), next_q_online=np.zeros((2, 2)),
+                     next_q_target=np.zeros((2, 2)), gamma=0.9)
+    arguments.update(changes)
+    return lambda: double_dqn_targets(**arguments)
+
+
+def plain(**changes):
+    arguments = dict(rewards=np.zeros(2), dones=np.zeros(2), next_q_target=np.zeros((2, 2)),
+                     gamma=0.9)
+    arguments.update(changes)
+    return lambda: dqn_targets(**arguments)
+
+
+BAD_TARGETS = [
+    ("gamma-nan", double(gamma=NAN), ValueError, r"gamma.*nan"),
+    ("gamma-inf", double(gamma=INF), ValueError, r"gamma.*inf"),
+    ("gamma-negative", double(gamma=-0.1), ValueError, r"gamma.*-0\.1"),
+    ("gamma-just-above-1", double(gamma=1.0000001), ValueError, r"gamma"),
+    ("gamma-bool", double(gamma=True), TypeError, r"gamma.*True"),
+    ("gamma-string", double(gamma="0.9"), TypeError, r"gamma"),
+    ("gamma-none", double(gamma=None), TypeError, r"gamma.*None"),
+    ("rewards-nan", double(rewards=np.array([0.0, NAN])), ValueError, r"rewards.*nan"),
+    ("rewards-inf", double(rewards=np.array([INF, 0.0])), ValueError, r"rewards.*inf"),
+    ("rewards-strings", double(rewards=np.array(["a", "b"])), TypeError, r"rewards"),
+    ("rewards-none", double(rewards=None), TypeError, r"rewards"),
+    ("rewards-ragged", double(rewards=[[1.0], [1.0, 2.0]]), TypeError, r"rewards"),
+    ("dones-half", double(dones=np.array([0.5, 0.0])), ValueError, r"dones.*0\.5"),
+    ("dones-two", double(dones=np.array([0.0, 2.0])), ValueError, r"dones.*2"),
+    ("dones-nan", double(dones=np.array([NAN, 0.0])), ValueError, r"dones.*nan"),
+    ("dones-2d", double(dones=np.zeros((2, 1))), ValueError, r"dones.*1-D"),
+    ("next-q-online-nan", double(next_q_online=np.array([[0.0, NAN], [0.0, 0.0]])), ValueError,
+     r"next_q_online.*nan"),
+    ("next-q-online-3d", double(next_q_online=np.zeros((2, 2, 1))), ValueError,
+     r"next_q_online.*2-D"),
+    ("next-q-online-no-actions", double(next_q_online=np.zeros((2, 0)),
+                                        next_q_target=np.zeros((2, 0))), ValueError,
+     r"next_q_online.*at least one action"),
+    ("next-q-online-strings", double(next_q_online=np.full((2, 2), "q")), TypeError,
+     r"next_q_online"),
+    ("next-q-target-inf", double(next_q_target=np.full((2, 2), -INF)), ValueError,
+     r"next_q_target.*inf"),
+    ("next-q-target-1d", double(next_q_target=np.zeros(2)), ValueError, r"next_q_target"),
+    ("dqn-gamma-nan", plain(gamma=NAN), ValueError, r"gamma"),
+    ("dqn-gamma-above-1", plain(gamma=2), ValueError, r"gamma.*2"),
+    ("dqn-next-q-target-nan", plain(next_q_target=np.full((2, 2), NAN)), ValueError,
+     r"next_q_target"),
+    ("dqn-rewards-longer", plain(rewards=np.zeros(3)), ValueError, r"batch sizes.*rewards 3"),
+    ("dqn-dones-minus-one", plain(dones=np.array([-1.0, 0.0])), ValueError, r"dones.*-1"),
+    ("dqn-next-q-target-objects", plain(next_q_target=np.full((2, 2), None)), TypeError,
+     r"next_q_target"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [c[1:] for c in BAD_TARGETS],
+                         ids=[c[0] for c in BAD_TARGETS])
+def test_bad_input_table_raises_naming_the_argument(call, error, match):
+    with pytest.raises(error, match=match) as info:
+        call()
+    assert "\n" not in str(info.value)
+
+
+def test_integer_gamma_and_numpy_gamma_are_accepted():
+    for gamma in (1, 0, np.float32(0.5), np.float64(0.5)):
+        y = np.asarray(dqn_targets([1.0], [0.0], [[2.0, 4.0]], gamma))
+        np.testing.assert_allclose(y, [1.0 + float(gamma) * 4.0])

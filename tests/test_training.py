@@ -2,6 +2,7 @@
 reproducibility, checkpoints and resume, evaluation, and bad input."""
 
 import csv
+import json
 
 import gymnasium as gym
 import numpy as np
@@ -137,7 +138,7 @@ def test_resume_with_another_config_is_refused(tmp_path):
 
 
 def test_resume_without_a_checkpoint_is_refused(tmp_path):
-    with pytest.raises(FileNotFoundError, match="checkpoint"):
+    with pytest.raises(FileNotFoundError, match="no run to resume"):
         nh.train(small(), "CartPole-v1", out=tmp_path, resume=True)
 
 
@@ -361,3 +362,117 @@ def test_env_kwargs_need_one_env(tmp_path):
         nh.train(config, "ALE/Pong-v5", out=tmp_path, progress=False,
                  env_kwargs=dict(sticky_actions=0.25))
     assert not any(tmp_path.iterdir())
+
+
+# --------------------------------------------------------- the run folder, through train()
+def tree_hashes(folder):
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("finished") / "run"
+    nh.train(small(total_steps=300), "CartPole-v1", out=out, progress=False)
+    return out
+
+
+def user_folder(root):
+    folder = root / "mine"
+    (folder / "tensorboard").mkdir(parents=True)
+    (folder / "tensorboard" / "events.out").write_text("the user's own curves")
+    (folder / "checkpoint").mkdir()
+    (folder / "checkpoint" / "model.h5").write_text("the user's model")
+    (folder / "metrics.csv").write_text("step,x\n1,2\n")
+    return folder
+
+
+TRAIN_BAD_INPUTS = [
+    # (id, folder: "run" (a finished run's copy) or "mine" (the user's files), keyword
+    #  arguments of train, error, message)
+    ("a user's folder", "mine", {}, ValueError, "did not write"),
+    ("a user's folder, overwrite", "mine", dict(overwrite=True), ValueError, "did not write"),
+    ("a user's folder, resume", "mine", dict(resume=True), FileNotFoundError, "no run"),
+    ("a run, no overwrite", "run", {}, ValueError, "overwrite"),
+    ("a run, overwrite, unknown env", "run", dict(overwrite=True, env_id="NoSuchEnv-v0"),
+     ValueError, "NoSuchEnv-v0"),
+    ("a run, overwrite, module env id", "run", dict(overwrite=True, env_id="os:CartPole-v1"),
+     ValueError, "module"),
+    ("a run, overwrite, bad env kwargs", "run", dict(overwrite=True, env_kwargs={"size": 3}),
+     ValueError, "size"),
+    ("a run, overwrite, env kwargs not a dict", "run",
+     dict(overwrite=True, env_kwargs=[("size", 3)]), TypeError, "env_kwargs"),
+    ("a run, overwrite, Atari config on CartPole", "run",
+     dict(overwrite=True, config=nh.Config.atari()), ValueError, "network"),
+    ("a run, overwrite and resume", "run", dict(overwrite=True, resume=True), ValueError,
+     "exclude"),
+    ("a run, resume to the same total", "run",
+     dict(resume=True, config=small(total_steps=300)), ValueError, "step 300"),
+    ("a run, resume to fewer steps", "run",
+     dict(resume=True, config=small(total_steps=100)), ValueError, "step 300"),
+    ("a run, resume another config", "run",
+     dict(resume=True, config=small(total_steps=400, gamma=0.5)), ValueError, "gamma"),
+    ("a run, resume another env", "run",
+     dict(resume=True, config=small(total_steps=400), env_id="Acrobot-v1"), ValueError,
+     "env_id"),
+    ("a run, config not a Config", "run", dict(overwrite=True, config={"gamma": 0.9}),
+     TypeError, "Config"),
+    ("a run, out not a path", None, dict(out=3), TypeError, "out"),
+]
+
+
+@pytest.mark.parametrize("folder, kwargs, error, match", [c[1:] for c in TRAIN_BAD_INPUTS],
+                         ids=[c[0] for c in TRAIN_BAD_INPUTS])
+def test_bad_input_to_train_is_refused_before_any_byte_is_written_or_deleted(
+        finished_run, tmp_path, folder, kwargs, error, match):
+    import shutil
+
+    root = tmp_path / "root"
+    root.mkdir()
+    out = shutil.copytree(finished_run, root / "run") if folder == "run" else user_folder(root)
+    arguments = dict(config=small(), env_id="CartPole-v1", out=out, progress=False)
+    arguments.update(kwargs)
+    before = tree_hashes(root)
+    with pytest.raises(error, match=match):
+        nh.train(**arguments)
+    assert tree_hashes(root) == before
+
+
+def test_overwrite_starts_a_new_run_and_keeps_the_users_other_files(finished_run, tmp_path):
+    import shutil
+
+    out = shutil.copytree(finished_run, tmp_path / "run")
+    (out / "notes.txt").write_text("mine")
+    old_run_id = json.loads((out / "run.json").read_text())["run_id"]
+    nh.train(small(total_steps=200, eval_period=100), "CartPole-v1", out=out, progress=False,
+             overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert json.loads((out / "run.json").read_text())["run_id"] != old_run_id
+    assert load_run_state(out)["step"] == 200
+    assert nh.read_metrics(out / "metrics.csv")["step"].max() <= 200
+
+
+def test_a_stop_during_an_evaluation_is_replayed_on_resume(tmp_path, monkeypatch):
+    from noisy_helpers import training
+
+    original = training.evaluate
+    calls = {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the noisy half of the first evaluation (step 300)
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        nh.train(small(), "CartPole-v1", out=tmp_path, progress=False)
+    state = load_run_state(tmp_path)
+    assert (state["step"], state["evaluation"]) == (300, 0)  # the evaluation is still to do
+    monkeypatch.setattr(training, "evaluate", original)
+    nh.train(small(), "CartPole-v1", out=tmp_path, resume=True, progress=False)
+    metrics = nh.read_metrics(tmp_path / "metrics.csv")
+    eval_steps = metrics["step"][~np.isnan(metrics["eval_return"])]
+    assert eval_steps.tolist() == [300, 600]  # step 300's evaluation is there, once

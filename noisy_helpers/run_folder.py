@@ -1,0 +1,575 @@
+"""A run folder is the user's data: the rules for writing it, checkpointing into it and reading
+it back.  ``train``, ``evaluate``, ``export``, ``plot``, the CLI and the experiment runner all
+go through this module.
+
+Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
+
+What a run folder holds::
+
+    run.json          the marker, written first: this folder is a run (or an exported agent)
+    metrics.csv       one row per finished episode and per evaluation
+    tensorboard/      the same scalars for TensorBoard
+    checkpoint/       the latest checkpoint; MANIFEST.json in it is written last
+
+The rules:
+
+* **Only into our own folders.** A run writes into a folder that is absent, empty, or a run
+  made by this package (``run.json``).  Over an existing run it needs ``overwrite``, and then
+  it removes that run's own entries (:data:`OWN_ENTRIES`) and nothing else.  A non-empty folder
+  without the marker is refused, with or without ``overwrite``.  Every check runs before the
+  first byte is written or deleted.
+* **Checkpoints you can trust.** A checkpoint is written into ``checkpoint.partial/``; every
+  file is flushed and fsynced, then ``MANIFEST.json`` (size and SHA-256 of every file) is
+  written last, then the folder is swapped in (``checkpoint/`` → ``checkpoint.old/``,
+  ``checkpoint.partial/`` → ``checkpoint/``).  Reading verifies the manifest before anything
+  is loaded.  A crash between the two renames leaves two complete copies: the one with the
+  latest step is found and used (:func:`find_checkpoint`).
+* **Files are untrusted input.** Everything read back is validated: JSON types and ranges,
+  unknown keys refused (one rule everywhere), an env id must be registered with gymnasium and
+  never names a module to import (``module:Env``).
+* **No row lost.** ``metrics.csv`` is fsynced at every checkpoint.  A resumed run drops the rows
+  written after its checkpoint and a partial last line (left by ``kill -9``), so that every
+  episode and every evaluation has exactly one row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "MARKER", "MANIFEST", "OWN_ENTRIES", "check_out_folder", "start_run_folder", "read_marker",
+    "save_checkpoint", "find_checkpoint", "verify_checkpoint", "read_state", "load_checkpoint",
+    "check_env_id", "check_env_kwargs", "MetricsFile", "read_metrics", "export_agent",
+    "write_file", "require_run_folder",
+]
+
+MARKER = "run.json"
+MANIFEST = "MANIFEST.json"
+CHECKPOINT = "checkpoint"
+#: What a run (or an exported agent) writes at its top level; ``overwrite`` removes these only.
+OWN_ENTRIES = ("run.json", "metrics.csv", "tensorboard", "checkpoint", "checkpoint.partial",
+               "checkpoint.old", "learning_curve.png", "sigma.png")
+_FORMAT = "noisy_helpers run folder"
+_KINDS = ("run", "export")
+#: The files of a training checkpoint, and of an exported agent (for ``evaluate`` only).
+CHECKPOINT_FILES = ("agent.json", "online.weights.h5", "target.weights.h5", "optimizer.npz",
+                    "noise.npz", "replay.npz", "state.json")
+EXPORTED_FILES = ("agent.json", "online.weights.h5", "state.json")
+_HASH_CHUNK = 1 << 20
+
+
+# ----------------------------------------------------------------------------- writing
+def _fsync_directory(path: Path) -> None:
+    """Make a rename or a new file inside ``path`` durable (a no-op where unsupported)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a file that another library wrote (Keras, ``np.savez``) to the disk."""
+    with open(path, "rb+") as file:
+        os.fsync(file.fileno())
+
+
+def write_file(path, data) -> None:
+    """Write ``data`` (str or bytes) to ``path`` atomically: a temporary file beside it,
+    flushed and fsynced, then renamed over ``path``."""
+    path = Path(path)
+    data = data.encode() if isinstance(data, str) else data
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, path)
+    _fsync_directory(path.parent)
+
+
+def _as_path(value, name: str) -> Path:
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or pathlib.Path), got {value!r}")
+    if str(value) == "":
+        raise ValueError(f"{name} must not be empty, got {value!r}")
+    return Path(value)
+
+
+# ----------------------------------------------------------------------------- JSON checks
+def _read_json(path: Path, what: str) -> dict:
+    """A JSON object read from ``path``; one ``ValueError`` naming the file on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} {str(path)!r} is missing") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{what} {str(path)!r} is unreadable ({type(error).__name__})") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{what} {str(path)!r} is not valid JSON ({error.msg}, line "
+                         f"{error.lineno})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} {str(path)!r} must hold a JSON object, got "
+                         f"{type(value).__name__}")
+    return value
+
+
+def _check_keys(values: dict, required, optional, where: str) -> None:
+    """Unknown keys are refused everywhere (one rule for every file we read)."""
+    missing = sorted(set(required) - set(values))
+    unknown = sorted(set(values) - set(required) - set(optional))
+    if missing:
+        raise ValueError(f"{where} is missing {missing}")
+    if unknown:
+        raise ValueError(f"{where} has unknown keys {unknown}")
+
+
+def _count(values: dict, key: str, where: str) -> int:
+    value = values[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+        raise ValueError(f"{where}: {key!r} must be an int >= 0, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- the marker
+def read_marker(directory) -> dict | None:
+    """The folder's ``run.json`` (validated), or ``None`` when it has none."""
+    path = Path(directory) / MARKER
+    if not path.exists():
+        return None
+    marker = _read_json(path, "run marker")
+    _check_keys(marker, ("format", "kind", "run_id", "package_version"), (), f"{MARKER}")
+    if marker["format"] != _FORMAT or marker["kind"] not in _KINDS:
+        raise ValueError(f"{str(path)!r} is not a noisy_helpers run marker (format "
+                         f"{marker['format']!r}, kind {marker['kind']!r})")
+    if not isinstance(marker["run_id"], str) or not re.fullmatch(r"[0-9a-f]{32}",
+                                                                   marker["run_id"]):
+        raise ValueError(f"{str(path)!r}: 'run_id' must be 32 hex digits, got "
+                         f"{marker['run_id']!r}")
+    return marker
+
+
+def check_out_folder(out, overwrite: bool = False, resume: bool = False,
+                     kind: str = "run", name: str = "out") -> str:
+    """Say what writing a run (``kind="run"``) or an exported agent (``"export"``) into
+    ``out`` would do, without writing anything: ``"new"`` (absent or empty), ``"overwrite"``
+    (a folder of ours, and ``overwrite``) or ``"resume"``.  Anything else raises
+    ``ValueError`` naming the folder."""
+    out = _as_path(out, name)
+    for flag, value in (("overwrite", overwrite), ("resume", resume)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{flag} must be a bool, got {value!r}")
+    if overwrite and resume:
+        raise ValueError("overwrite and resume exclude each other: resume continues the run, "
+                         "overwrite replaces it")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{name} {str(out)!r} exists and is not a folder")
+    if resume:
+        marker = read_marker(out) if out.is_dir() else None
+        if marker is None or marker["kind"] != "run":
+            raise FileNotFoundError(f"no run to resume in {str(out)!r} ({MARKER} missing)")
+        return "resume"
+    if not out.exists() or not any(out.iterdir()):
+        return "new"
+    marker = read_marker(out)
+    if marker is None:
+        raise ValueError(f"{name} {str(out)!r} holds files that noisy_helpers did not write "
+                         f"(no {MARKER}); choose an empty or new folder")
+    if not overwrite:
+        what = "a run" if marker["kind"] == "run" else "an exported agent"
+        raise ValueError(f"{name} {str(out)!r} already holds {what}; pass overwrite=True "
+                         f"(--overwrite) to replace it"
+                         + (", or resume=True (--resume) to continue it" if kind == "run"
+                            and marker["kind"] == "run" else ""))
+    return "overwrite"
+
+
+def start_run_folder(out, mode: str, kind: str = "run") -> dict:
+    """Prepare ``out`` as :func:`check_out_folder` said (its ``mode``): create it, or remove
+    the old run's own entries, then write a fresh marker first.  Returns the marker."""
+    out = Path(out)
+    if mode == "resume":
+        return read_marker(out)
+    if mode == "overwrite":
+        for entry in OWN_ENTRIES:
+            path = out / entry
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    from . import __version__
+
+    marker = dict(format=_FORMAT, kind=kind, run_id=uuid.uuid4().hex,
+                  package_version=__version__)
+    write_file(out / MARKER, json.dumps(marker, indent=1))
+    return marker
+
+
+def require_run_folder(directory, name: str = "run") -> Path:
+    """``directory`` as a Path, refused unless it is a run folder (it has ``run.json``)."""
+    directory = _as_path(directory, name)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{name} {str(directory)!r} is not a folder")
+    if read_marker(directory) is None:
+        raise ValueError(f"{name} {str(directory)!r} is not a noisy_helpers run folder "
+                         f"({MARKER} missing)")
+    return directory
+
+
+# ----------------------------------------------------------------------------- checkpoints
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_checkpoint(directory, write, state: dict) -> None:
+    """Write a checkpoint into ``directory`` (``run/checkpoint``) so that a crash at any
+    point leaves a complete one: ``write(folder)`` writes the files, then ``state.json``,
+    every file fsynced, then the manifest last, then the swap."""
+    directory = Path(directory)
+    partial = directory.with_name(directory.name + ".partial")
+    old = directory.with_name(directory.name + ".old")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    write(partial)
+    (partial / "state.json").write_text(json.dumps(state, indent=1))
+    files = {}
+    for path in sorted(partial.iterdir()):
+        fsync_file(path)
+        files[path.name] = dict(bytes=path.stat().st_size, sha256=_sha256(path))
+    write_file(partial / MANIFEST, json.dumps(dict(files=files), indent=1))
+    _fsync_directory(partial)
+    if old.exists():  # left by a crash in the middle of an earlier swap
+        shutil.rmtree(old)
+    if directory.exists():
+        os.rename(directory, old)
+    os.rename(partial, directory)
+    _fsync_directory(directory.parent)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def verify_checkpoint(directory, required=CHECKPOINT_FILES) -> dict:
+    """Check every file of the checkpoint in ``directory`` against its ``MANIFEST.json``
+    (present, same size, same SHA-256) and that the ``required`` files are listed.  Raises
+    one ``ValueError`` naming the file and the problem; returns the manifest."""
+    directory = Path(directory)
+    manifest = _read_json(directory / MANIFEST, "checkpoint manifest")
+    _check_keys(manifest, ("files",), (), f"{str(directory / MANIFEST)!r}")
+    files = manifest["files"]
+    if not isinstance(files, dict):
+        raise ValueError(f"{str(directory / MANIFEST)!r}: 'files' must be an object")
+    missing = sorted(set(required) - set(files))
+    if missing:
+        raise ValueError(f"checkpoint {str(directory)!r} lacks {missing} (not in {MANIFEST})")
+    for name, entry in files.items():
+        if (not isinstance(name, str) or name in ("", ".", "..") or "/" in name
+                or "\\" in name or name == MANIFEST):
+            raise ValueError(f"{str(directory / MANIFEST)!r} lists a bad file name {name!r}")
+        if (not isinstance(entry, dict) or set(entry) != {"bytes", "sha256"}
+                or isinstance(entry["bytes"], bool) or not isinstance(entry["bytes"], int)
+                or not isinstance(entry["sha256"], str)):
+            raise ValueError(f"{str(directory / MANIFEST)!r}: bad entry for {name!r}")
+        path = directory / name
+        if not path.is_file():
+            raise ValueError(f"checkpoint file {name!r} in {str(directory)!r} is missing")
+        size = path.stat().st_size
+        if size != entry["bytes"]:
+            raise ValueError(f"checkpoint file {name!r} in {str(directory)!r} has {size} bytes, "
+                             f"the manifest says {entry['bytes']} (truncated or changed)")
+        if _sha256(path) != entry["sha256"]:
+            raise ValueError(f"checkpoint file {name!r} in {str(directory)!r} does not match "
+                             f"its SHA-256 in the manifest (corrupted or changed)")
+    return manifest
+
+
+def _checkpoint_step(directory: Path, required) -> int | None:
+    """The step of a complete checkpoint in ``directory``, or None when it is not one."""
+    try:
+        verify_checkpoint(directory, required)
+        return read_state(directory)["step"]
+    except (ValueError, FileNotFoundError):
+        return None
+
+
+def find_checkpoint(run_directory, required=CHECKPOINT_FILES, recover: bool = False) -> Path:
+    """The run's complete checkpoint with the latest step.  Normally ``checkpoint/``; after a
+    crash in the middle of a swap, ``checkpoint.partial/`` or ``checkpoint.old/``, moved
+    back to ``checkpoint/`` when ``recover``.  Raises ``FileNotFoundError`` when there is
+    none, and ``ValueError`` (the verification's) when the only one is damaged."""
+    run_directory = Path(run_directory)
+    main = run_directory / CHECKPOINT
+    candidates = [main] + [run_directory / f"{CHECKPOINT}.{s}" for s in ("partial", "old")]
+    steps = {path: _checkpoint_step(path, required) for path in candidates if path.is_dir()}
+    complete = {path: step for path, step in steps.items() if step is not None}
+    if not complete:
+        if main.is_dir():
+            verify_checkpoint(main, required)  # raises, saying what is wrong
+            read_state(main)
+        raise FileNotFoundError(f"no checkpoint in {str(run_directory)!r} ({CHECKPOINT}/ "
+                                f"missing: a run stopped before its first checkpoint starts "
+                                f"again with overwrite)")
+    best = max(complete, key=lambda path: (complete[path], path == main))
+    if best != main and recover:
+        if main.exists():
+            shutil.rmtree(main)
+        os.rename(best, main)
+        _fsync_directory(run_directory)
+        best = main
+    return best
+
+
+# ----------------------------------------------------------------------------- state.json
+_STATE_KEYS = ("config", "env_id", "env_kwargs", "step", "episode", "evaluation", "run_id")
+
+
+def check_env_id(env_id, name: str = "env_id") -> str:
+    """``env_id`` if it is a gymnasium id registered here; never a ``module:Env`` id, which
+    would make gymnasium import a module it names (a run folder someone shares must not run
+    code)."""
+    import gymnasium as gym
+
+    if not isinstance(env_id, str):
+        raise TypeError(f"{name} must be a string, got {env_id!r}")
+    if ":" in env_id:
+        raise ValueError(f"{name} {env_id!r} names a module to import ('module:Env'); import "
+                         f"it yourself, then pass the registered id")
+    if env_id.startswith("ALE/"):
+        import ale_py
+
+        gym.register_envs(ale_py)
+    if env_id not in gym.registry:
+        raise ValueError(f"unknown environment id {env_id!r} ({name}: not registered with "
+                         f"gymnasium)")
+    return env_id
+
+
+def check_env_kwargs(env_kwargs, name: str = "env_kwargs") -> dict:
+    """``env_kwargs`` as a dict of identifier keys and JSON scalar values (saved in
+    ``state.json`` and part of trial folder names)."""
+    if env_kwargs is None:
+        return {}
+    if not isinstance(env_kwargs, dict):
+        raise TypeError(f"{name} must be a dict, got {env_kwargs!r}")
+    for key, value in env_kwargs.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise TypeError(f"{name} keys must be identifiers, got {key!r}")
+        if value is not None and not isinstance(value, (bool, int, float, str)):
+            raise TypeError(f"{name}[{key!r}] must be a number, a string, a bool or None, "
+                            f"got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name}[{key!r}] must be finite, got {value!r}")
+    return dict(env_kwargs)
+
+
+def read_state(directory) -> dict:
+    """The checkpoint's ``state.json``, validated: its config (a ``Config``), env id, env
+    arguments and counters.  Returns the dict with ``config`` as a ``Config``."""
+    from .config import Config
+
+    path = Path(directory) / "state.json"
+    state = _read_json(path, "checkpoint state")
+    where = repr(str(path))
+    _check_keys(state, _STATE_KEYS, (), where)
+    if not isinstance(state["config"], dict):
+        raise ValueError(f"{where}: 'config' must be an object")
+    try:
+        config = Config.from_dict(state["config"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: bad config ({error})") from None
+    try:
+        check_env_id(state["env_id"], "env_id")
+        env_kwargs = check_env_kwargs(state["env_kwargs"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: {error}") from None
+    for key in ("step", "episode", "evaluation"):
+        _count(state, key, where)
+    if state["step"] > config.total_steps:
+        raise ValueError(f"{where}: step {state['step']} is beyond total_steps "
+                         f"{config.total_steps}")
+    if state["evaluation"] > state["step"] // config.eval_period:
+        raise ValueError(f"{where}: evaluation {state['evaluation']} is more than step "
+                         f"{state['step']} allows")
+    if not isinstance(state["run_id"], str):
+        raise ValueError(f"{where}: 'run_id' must be a string")
+    return dict(state, config=config, env_kwargs=env_kwargs)
+
+
+def load_checkpoint(directory, agent, buffer=None) -> dict:
+    """Verify the checkpoint in ``directory``, then load it into ``agent`` (and ``buffer``:
+    ``None`` loads the networks only, for evaluation).  All or nothing: on any failure the
+    agent and the buffer are exactly as before.  Returns the validated state."""
+    directory = Path(directory)
+    required = CHECKPOINT_FILES if buffer is not None else EXPORTED_FILES
+    verify_checkpoint(directory, required)
+    state = read_state(directory)
+    if buffer is not None:
+        replay = _read_npz(directory / "replay.npz")
+        try:
+            buffer.check_state_dict(replay)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"checkpoint file 'replay.npz' in {str(directory)!r}: "
+                             f"{error}") from None
+    agent.load(directory, weights_only=buffer is None)  # all or nothing by itself
+    if buffer is not None:
+        buffer.load_state_dict(replay)  # checked above: cannot fail now
+    return state
+
+
+def _read_npz(path: Path) -> dict:
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {key: arrays[key] for key in arrays.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"checkpoint file {path.name!r} in {str(path.parent)!r} is "
+                         f"unreadable ({type(error).__name__}: {error})") from None
+
+
+# ----------------------------------------------------------------------------- metrics.csv
+def _format(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+def _complete_rows(text: str, width: int, path: Path):
+    """The header and the complete rows of a metrics file: a last line without its newline
+    (a write cut short) is dropped; a malformed row anywhere else raises ``ValueError``."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines.pop()
+    rows = list(csv.reader(lines))
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            raise ValueError(f"{str(path)!r} line {number} has {len(row)} fields, the "
+                             f"header {width}")
+    return rows
+
+
+class MetricsFile:
+    """``metrics.csv``: one row per finished episode and per evaluation.
+
+    A new run writes the header; a resumed run (``resume_step``) keeps the rows up to its
+    checkpoint's step and drops the rest and any partial last line, so that no row is lost
+    or repeated.  Each row is flushed; :meth:`sync` also fsyncs (at every checkpoint)."""
+
+    def __init__(self, path, fields: list, resume_step: int | None = None):
+        self.path = Path(path)
+        self.fields = list(fields)
+        if resume_step is None or not self.path.exists():
+            write_file(self.path, ",".join(self.fields) + "\r\n")
+        else:
+            self._trim(resume_step)
+        self.file = open(self.path, "a", newline="")
+        self.writer = csv.writer(self.file)
+
+    def _trim(self, last_step: int) -> None:
+        text = self.path.read_text()
+        if next(csv.reader(text.splitlines()[:1]), None) != self.fields:
+            raise ValueError(f"{str(self.path)!r} has other columns than this run writes")
+        rows = _complete_rows(text, len(self.fields), self.path)
+        kept = [rows[0]] + [row for row in rows[1:] if int(float(row[0])) <= last_step]
+        text = io.StringIO()
+        csv.writer(text).writerows(kept)
+        write_file(self.path, text.getvalue())
+
+    def write(self, row: dict) -> None:
+        self.writer.writerow([_format(row.get(field)) for field in self.fields])
+        self.file.flush()
+
+    def sync(self) -> None:
+        """Flush and fsync the rows written so far (nothing to do once closed)."""
+        if not self.file.closed:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+
+    def close(self) -> None:
+        if not self.file.closed:
+            self.sync()
+            self.file.close()
+
+
+def read_metrics(path) -> dict:
+    """Read a ``metrics.csv`` into ``{column: float array}``; empty cells become NaN.  A
+    partial last line (a run killed while writing it) is skipped; any other malformed row
+    raises ``ValueError`` naming the file and the line."""
+    path = _as_path(path, "path")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{str(path)!r} is not a text file") from None
+    header = next(csv.reader(text.splitlines()[:1]), [])
+    rows = _complete_rows(text, len(header), path)
+    if not rows:
+        return {}
+    columns = {}
+    for index, field in enumerate(rows[0]):
+        values = []
+        for number, row in enumerate(rows[1:], start=2):
+            cell = row[index]
+            try:
+                values.append(float(cell) if cell != "" else math.nan)
+            except ValueError:
+                raise ValueError(f"{str(path)!r} line {number}, column {field!r}: not a "
+                                 f"number: {cell[:40]!r}") from None
+        columns[field] = np.array(values)
+    return columns
+
+
+# ----------------------------------------------------------------------------- export
+def export_agent(run_directory, out, overwrite: bool = False) -> Path:
+    """Copy what it takes to evaluate a trained agent, and nothing more, into ``out``:
+    ``checkpoint/`` with the online network's weights, ``agent.json`` and ``state.json``
+    (config and counters) and their manifest, the run's ``metrics.csv``, and a marker.  Not
+    the target network, the optimizer or the replay: an exported agent is for ``evaluate``
+    and videos, not for ``--resume``.  ``out`` follows the rule of a run's folder: absent,
+    empty, or (with ``overwrite``) an earlier export or run.  The source checkpoint is
+    verified first."""
+    run_directory = require_run_folder(run_directory, "run_directory")
+    out = _as_path(out, "out")
+    if out.resolve() == run_directory.resolve():
+        raise ValueError(f"out must differ from run_directory, got {str(out)!r} for both")
+    source = find_checkpoint(run_directory, EXPORTED_FILES)
+    read_state(source)
+    mode = check_out_folder(out, overwrite=overwrite, kind="export")
+    start_run_folder(out, mode, kind="export")
+
+    def copy(folder: Path) -> None:
+        for name in EXPORTED_FILES:
+            if name != "state.json":
+                shutil.copyfile(source / name, folder / name)
+
+    state = json.loads((source / "state.json").read_text())
+    save_checkpoint(out / CHECKPOINT, copy, state)
+    verify_checkpoint(out / CHECKPOINT, EXPORTED_FILES)  # the copy is what was verified
+    metrics = run_directory / "metrics.csv"
+    if metrics.exists():
+        write_file(out / "metrics.csv", metrics.read_bytes())
+    return out
