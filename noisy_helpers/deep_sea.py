@@ -29,10 +29,10 @@ Registered with gymnasium as ``noisy_helpers/DeepSea-v0``:
 
 from __future__ import annotations
 
-import os
-
 import gymnasium as gym
 import numpy as np
+
+from ._memory import check_memory
 
 __all__ = ["DeepSeaEnv", "DEEP_SEA_ID", "GOAL_REWARD"]
 
@@ -117,11 +117,7 @@ class DeepSeaEnv(gym.Env):
     def render(self):
         """The grid as an RGB image: the agent white, the goal cell gold."""
         cell = 16
-        needed = 3 * (self.size * cell) ** 2
-        available = available_memory_bytes()
-        if available is not None and needed > available:
-            raise ValueError(f"render: size {self.size} needs an image of {needed} bytes, more "
-                             f"than the {available} bytes of memory available")
+        check_memory(f"render: size={self.size}", 3 * (self.size * cell) ** 2)
         image = np.full((self.size, self.size, 3), 30, dtype=np.uint8)
         image[self.size - 1, self.size - 1] = (230, 180, 40)
         if self._row < self.size:
@@ -151,10 +147,7 @@ def _check_arguments(size, randomize_actions, mapping_seed, render_mode) -> None
     if size > MAX_SIZE:
         raise ValueError(f"size {size} needs {needed} bytes for its {int(size) ** 2} cells; "
                          f"size must be <= {MAX_SIZE}")
-    available = available_memory_bytes()
-    if available is not None and needed > available:
-        raise ValueError(f"size {size} needs {needed} bytes for its {int(size) ** 2} cells, more "
-                         f"than the {available} bytes of memory available")
+    check_memory(f"size={size} ({int(size) ** 2} cells)", needed)
     if not isinstance(randomize_actions, (bool, np.bool_)):
         raise TypeError(f"randomize_actions must be a bool, got {randomize_actions!r}")
     if not _is_int(mapping_seed):
@@ -164,21 +157,6 @@ def _check_arguments(size, randomize_actions, mapping_seed, render_mode) -> None
     if render_mode is not None and not (isinstance(render_mode, str)
                                         and render_mode == "rgb_array"):
         raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-
-
-def available_memory_bytes():
-    """Memory the system can still give (``MemAvailable`` on Linux), or ``None`` if unknown."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def _register() -> None:

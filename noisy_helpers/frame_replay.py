@@ -51,7 +51,8 @@ from .replay import (
     _check_transition,
     _first_bad,
 )
-from .sum_tree import SumTree, _allocate, _as_index_array
+from ._memory import allocate
+from .sum_tree import SumTree, _as_index_array
 
 __all__ = ["PrioritizedFrameReplayBuffer", "FrameReplayBuffer"]
 
@@ -102,7 +103,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         self.obs_shape = (self.stack_size, *self.frame_shape)
         del self.obs, self.next_obs
         self._set_finite_check()  # for stacks of frames, not the parent's placeholder
-        self.frames = _allocate("capacity", capacity, (self.capacity, *self.frame_shape),
+        self.frames = allocate(f"capacity={capacity}", (self.capacity, *self.frame_shape),
                                 self.obs_dtype)
         self.actions = np.zeros(self.capacity, dtype=np.int32)
         self.dones = np.zeros(self.capacity, dtype=np.uint8)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._memory import check_memory
+
 __all__ = ["build_q_network", "layer_seeds"]
 
 #: The Nature DQN convolutions: (filters, kernel size, stride) (Mnih et al. 2015, Methods).
@@ -169,15 +171,9 @@ def _check_arguments(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, si
 def check_network_memory(needed: int, obs_shape, n_actions, hidden_sizes,
                          copies: int = 1) -> None:
     """Refuse a network whose weights (times ``copies``: an agent holds an online and a
-    target network and Adam's two slots) exceed the memory available."""
-    from .noisy_dense import available_memory_bytes
-
-    available = available_memory_bytes()
-    if available is not None and needed * copies > available:
-        raise ValueError(
-            f"obs_shape {obs_shape}, hidden_sizes {hidden_sizes} and n_actions {n_actions} need "
-            f"{needed * copies} bytes of weights, more than the {available} bytes available"
-        )
+    target network and Adam's two slots) exceed the machine's memory."""
+    check_memory(f"obs_shape={obs_shape}, hidden_sizes={hidden_sizes}, n_actions={n_actions} "
+                 f"(weights)", needed * copies)
 
 
 def build_q_network(

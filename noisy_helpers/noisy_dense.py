@@ -38,11 +38,12 @@ one more matmul of the same size as ``x μ_w`` and two cheap broadcasts.
 from __future__ import annotations
 
 import math
-import os
 
 import keras
 import numpy as np
 from keras import ops
+
+from ._memory import check_memory
 
 __all__ = ["NoisyDense", "noisy_layers", "reset_noise", "remove_noise"]
 
@@ -96,21 +97,6 @@ def weight_bytes(fan_in: int, units: int, factorised: bool = True) -> int:
     initialiser's draw of μ (its peak during ``build``)."""
     matrices = 3 if factorised else 4  # μ_w, σ_w, the (p + 1, q) draw [, ε_w]
     return 4 * (matrices * (fan_in + 1) * units + 3 * (fan_in + units))
-
-
-def available_memory_bytes():
-    """Memory the system can still give (``MemAvailable`` on Linux), or ``None`` if unknown."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 @keras.saving.register_keras_serializable(package="noisy_helpers")
@@ -215,13 +201,8 @@ class NoisyDense(keras.layers.Layer):
         if isinstance(fan_in, bool) or not isinstance(fan_in, (int, np.integer)) or fan_in < 1:
             raise ValueError(f"input_shape must end in a fan-in >= 1, got shape {input_shape}")
         fan_in = int(fan_in)
-        needed = weight_bytes(fan_in, self.units, self.factorised)
-        available = available_memory_bytes()
-        if available is not None and needed > available:
-            raise ValueError(
-                f"units={self.units} with fan-in {fan_in} needs {needed} bytes of weights, more "
-                f"than the {available} bytes of memory available"
-            )
+        check_memory(f"units={self.units} with fan-in {fan_in}",
+                     weight_bytes(fan_in, self.units, self.factorised))
         return fan_in
 
     # ------------------------------------------------------------------ noise

@@ -30,14 +30,13 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ._memory import allocate, check_memory
 from .sum_tree import (
     _SAFE_TOTAL,
     SumTree,
-    _allocate,
     _as_float_array,
     _as_index_array,
     _check_capacity,
-    _check_memory,
 )
 
 __all__ = [
@@ -246,14 +245,14 @@ class ReplayBuffer:
         action_end = _check_n_actions(n_actions, self._ACTION_DTYPE)
         rng = _make_rng(seed)
         # A capacity too big to allocate is a ValueError naming it, not a MemoryError.
-        _check_memory("capacity", capacity, self._nbytes_for(capacity, obs_shape, obs_dtype))
+        check_memory(f"capacity={capacity}", self._nbytes_for(capacity, obs_shape, obs_dtype))
         self.capacity = capacity
         self.obs_shape = obs_shape
         self.obs_dtype = obs_dtype
         self.n_actions = None if n_actions is None else int(n_actions)
         self._action_end = action_end  # add() accepts actions in [0, _action_end)
-        self.obs = _allocate("capacity", capacity, (capacity, *obs_shape), obs_dtype)
-        self.next_obs = _allocate("capacity", capacity, (capacity, *obs_shape), obs_dtype)
+        self.obs = allocate(f"capacity={capacity}", (capacity, *obs_shape), obs_dtype)
+        self.next_obs = allocate(f"capacity={capacity}", (capacity, *obs_shape), obs_dtype)
         self.actions = np.zeros(self.capacity, dtype=self._ACTION_DTYPE)
         self.rewards = np.zeros(self.capacity, dtype=np.float32)
         self.dones = np.zeros(self.capacity, dtype=np.float32)

@@ -51,7 +51,7 @@ __all__ = [
     "MARKER", "MANIFEST", "OWN_ENTRIES", "check_out_folder", "start_run_folder", "read_marker",
     "save_checkpoint", "find_checkpoint", "verify_checkpoint", "read_state", "load_checkpoint",
     "check_env_id", "check_env_kwargs", "MetricsFile", "read_metrics", "export_agent",
-    "write_file", "require_run_folder",
+    "write_file", "fsync_file", "fsync_directory", "require_run_folder",
 ]
 
 MARKER = "run.json"
@@ -70,7 +70,7 @@ _HASH_CHUNK = 1 << 20
 
 
 # ----------------------------------------------------------------------------- writing
-def _fsync_directory(path: Path) -> None:
+def fsync_directory(path: Path) -> None:
     """Make a rename or a new file inside ``path`` durable (a no-op where unsupported)."""
     try:
         descriptor = os.open(path, os.O_RDONLY)
@@ -101,7 +101,7 @@ def write_file(path, data) -> None:
         file.flush()
         os.fsync(file.fileno())
     os.replace(partial, path)
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def _as_path(value, name: str) -> Path:
@@ -261,13 +261,13 @@ def save_checkpoint(directory, write, state: dict) -> None:
         fsync_file(path)
         files[path.name] = dict(bytes=path.stat().st_size, sha256=_sha256(path))
     write_file(partial / MANIFEST, json.dumps(dict(files=files), indent=1))
-    _fsync_directory(partial)
+    fsync_directory(partial)
     if old.exists():  # left by a crash in the middle of an earlier swap
         shutil.rmtree(old)
     if directory.exists():
         os.rename(directory, old)
     os.rename(partial, directory)
-    _fsync_directory(directory.parent)
+    fsync_directory(directory.parent)
     if old.exists():
         shutil.rmtree(old)
 
@@ -337,7 +337,7 @@ def find_checkpoint(run_directory, required=CHECKPOINT_FILES, recover: bool = Fa
         if main.exists():
             shutil.rmtree(main)
         os.rename(best, main)
-        _fsync_directory(run_directory)
+        fsync_directory(run_directory)
         best = main
     return best
 

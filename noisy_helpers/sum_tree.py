@@ -49,9 +49,10 @@ equal to ``fl(left + right)`` exactly, so a subtree of zeros sums to exactly 0.
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
+
+from ._memory import allocate, check_memory
 
 __all__ = ["SumTree"]
 
@@ -86,34 +87,6 @@ _INT64 = np.dtype(np.int64)
 # A write is refused when the root could reach this: below it a sum of non-negative
 # floats cannot round up to inf (rounding adds far less than a factor of 2).
 _SAFE_TOTAL = np.finfo(np.float64).max / 2
-
-
-def _physical_memory() -> int | None:
-    """Bytes of physical memory, or None where the platform does not say."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def _check_memory(name: str, value, nbytes: int) -> None:
-    """Refuse ``value`` of argument ``name`` when its arrays (``nbytes``) exceed physical
-    memory: numpy would raise ``MemoryError`` (or reserve pages that can never all exist)."""
-    memory = _physical_memory()
-    if memory is not None and nbytes > memory:
-        raise ValueError(f"{name}={value} needs {nbytes:,} bytes, more than this machine's "
-                         f"{memory:,} bytes of memory")
-
-
-def _allocate(name: str, value, shape, dtype) -> np.ndarray:
-    """``np.zeros(shape, dtype)``, with ``MemoryError`` turned into ``ValueError`` naming the
-    argument that asked for it."""
-    try:
-        return np.zeros(shape, dtype=dtype)
-    except (MemoryError, ValueError) as error:  # ValueError: "array is too big"
-        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-        raise ValueError(f"{name}={value} needs {nbytes:,} bytes, which cannot be "
-                         f"allocated ({type(error).__name__})") from None
 
 
 def _check_capacity(capacity) -> int:
@@ -175,9 +148,9 @@ class SumTree:
         #: Number of levels below the root (the root is level 0, leaves level depth).
         self.depth = self.size.bit_length() - 1
         # A capacity too big to allocate is a ValueError naming it, not a MemoryError.
-        _check_memory("capacity", capacity, self.nbytes_for(self.capacity))
+        check_memory(f"capacity={capacity}", self.nbytes_for(self.capacity))
         # Node 0 is unused so that node k's children are 2k and 2k + 1.
-        self._tree = _allocate("capacity", capacity, 2 * self.size, np.float64)
+        self._tree = allocate(f"capacity={capacity}", 2 * self.size, np.float64)
         self._pairs = self._tree.reshape(-1, 2)  # _pairs[k] == children of node k
         self._leaves = self._tree[self.size :]  # leaf i is _leaves[i] (contiguous view)
         #: ``find`` searches the prefix sums of level ``top_levels`` in one step.

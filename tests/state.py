@@ -11,8 +11,10 @@ hold no state of their own.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -78,3 +80,11 @@ def _equal(a, b, path: str) -> None:
 def assert_unchanged(before, obj) -> None:
     """``obj``'s state equals the ``before`` snapshot, everywhere."""
     _equal(before, snapshot(obj), type(obj).__name__)
+
+
+def tree_hashes(folder) -> dict:
+    """Every file under ``folder`` with its SHA-256: a folder "as it was", for the tables of
+    bad inputs that must leave a run folder untouched."""
+    folder = Path(folder)
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}

@@ -9,6 +9,7 @@ import pytest
 
 from noisy_helpers import Config
 from noisy_helpers.cli import build_parser, main
+from state import tree_hashes
 
 
 def run_main(argv, capsys):
@@ -160,13 +161,6 @@ def cli_run(tmp_path_factory):
                  "--total-steps", "300", "--eval-period", "300"]) == 0
     assert main(["export", "--run", str(root / "run"), "--out", str(root / "export")]) == 0
     return root
-
-
-def tree_hashes(folder):
-    import hashlib
-
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def flip(path):

@@ -109,7 +109,7 @@ BAD_BUILDS = [
     ("n-actions-float", build(n_actions=2.0), TypeError, r"n_actions.*2\.0"),
     ("n-actions-string", build(n_actions="2"), TypeError, r"n_actions"),
     ("n-actions-none", build(n_actions=None), TypeError, r"n_actions.*None"),
-    ("n-actions-huge", build(n_actions=10**12), ValueError, r"n_actions 1000000000000.*bytes"),
+    ("n-actions-huge", build(n_actions=10**12), ValueError, r"n_actions=1000000000000.*bytes"),
     ("obs-shape-zero", build(obs_shape=(0,)), ValueError, r"obs_shape.*\(0,\)"),
     ("obs-shape-negative", build(obs_shape=(-1,)), ValueError, r"obs_shape"),
     ("obs-shape-float", build(obs_shape=(4.0,)), TypeError, r"obs_shape.*4\.0"),

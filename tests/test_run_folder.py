@@ -22,13 +22,7 @@ from noisy_helpers.run_folder import (
     start_run_folder,
     verify_checkpoint,
 )
-from state import assert_unchanged, snapshot
-
-
-def folder_hashes(folder):
-    """Every file under ``folder`` with its SHA-256: a folder 'as it was'."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+from state import assert_unchanged, snapshot, tree_hashes
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +104,10 @@ def test_bad_input_folder_is_refused_and_left_as_it_was(tmp_path, make, kwargs, 
     folder = tmp_path / "out"
     folder.mkdir()
     make(folder)
-    before = folder_hashes(folder)
+    before = tree_hashes(folder)
     with pytest.raises(error, match=match):
         check_out_folder(folder, **kwargs)
-    assert folder_hashes(folder) == before
+    assert tree_hashes(folder) == before
 
 
 def test_bad_input_out_that_is_a_file_or_not_a_path_is_refused(tmp_path):
@@ -382,10 +376,10 @@ def test_bad_input_export_over_foreign_files_or_an_export_is_refused(trained, tm
         run_folder.export_agent(trained, foreign, overwrite=True)
     assert sorted(p.name for p in foreign.iterdir()) == ["keep.txt"]
     first = run_folder.export_agent(trained, tmp_path / "agent")
-    before = folder_hashes(first)
+    before = tree_hashes(first)
     with pytest.raises(ValueError, match="already holds an exported agent"):
         run_folder.export_agent(trained, first)
-    assert folder_hashes(first) == before
+    assert tree_hashes(first) == before
     run_folder.export_agent(trained, first, overwrite=True)  # allowed, and verified
     verify_checkpoint(first / "checkpoint", run_folder.EXPORTED_FILES)
 

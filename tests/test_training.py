@@ -11,6 +11,7 @@ import pytest
 import noisy_helpers as nh
 from noisy_helpers import Config
 from noisy_helpers.training import METRIC_FIELDS, load_run_state
+from state import tree_hashes
 
 
 
@@ -365,13 +366,6 @@ def test_env_kwargs_need_one_env(tmp_path):
 
 
 # --------------------------------------------------------- the run folder, through train()
-def tree_hashes(folder):
-    import hashlib
-
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("finished") / "run"
