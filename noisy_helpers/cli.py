@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="gymnasium environment id (default: CartPole-v1, or the "
                             "checkpoint's with --resume)")
     train.add_argument("--out", required=True, type=Path,
-                       help="run directory: metrics.csv, tensorboard/, checkpoint/")
+                       help="run directory (run.json, metrics.csv, tensorboard/, checkpoint/): "
+                            "absent or empty for a new run; a run of this package needs "
+                            "--resume or --overwrite; any other folder is refused")
     train.add_argument("--env-kwargs", type=_json_object, default=None, metavar="JSON",
                        help="the environment's arguments as a JSON object, e.g. "
                             "'{\"size\": 10}' for noisy_helpers/DeepSea-v0")
@@ -202,7 +204,9 @@ def _train(args, parser) -> int:
                     overwrite=args.overwrite)
     except KeyboardInterrupt:
         return 130
-    step = load_run_state(run.directory)["step"]
+    from .run_folder import read_state
+
+    step = read_state(run.directory / "checkpoint")["step"]  # verified as it was written
     print(f"Trained to step {step} of {config.total_steps} on {env_id}. "
           f"Run directory: {run.directory}")
     print(f"  metrics:    {run.metrics_path}")

@@ -495,7 +495,15 @@ class MetricsFile:
         if next(csv.reader(text.splitlines()[:1]), None) != self.fields:
             raise ValueError(f"{str(self.path)!r} has other columns than this run writes")
         rows = _complete_rows(text, len(self.fields), self.path)
-        kept = [rows[0]] + [row for row in rows[1:] if int(float(row[0])) <= last_step]
+        kept = [rows[0]]
+        for number, row in enumerate(rows[1:], start=2):
+            try:
+                step = float(row[0])
+            except ValueError:
+                raise ValueError(f"{str(self.path)!r} line {number}: the step is not a "
+                                 f"number: {row[0][:40]!r}") from None
+            if step <= last_step:
+                kept.append(row)
         text = io.StringIO()
         csv.writer(text).writerows(kept)
         write_file(self.path, text.getvalue())

@@ -452,27 +452,27 @@ class _Loop:
         """Run ``body`` (the loop over steps) with stops deferred to step boundaries; save a
         checkpoint on a stop (then re-raise ``KeyboardInterrupt``) and at the end."""
         config = self.config
-        try:
-            with self.stops:
+        with self.stops:
+            try:
                 self.stops.defer()
                 if self.evaluation < self.step // config.eval_period:
                     self.run_evaluation()  # cut short by the stop that ended the last session
                 body()
-                self.stops.allow()
-        except KeyboardInterrupt:
-            self.stops.defer()  # from here on nothing may cut the checkpoint short
+            except KeyboardInterrupt:
+                self.stops.defer()  # from here on a second stop waits: the checkpoint is whole
+                self.metrics.close()
+                self.save_checkpoint()
+                self.bar.close()
+                print(f"Interrupted at step {self.step}; checkpoint saved in "
+                      f"{self.out / 'checkpoint'} (continue with resume=True / --resume).")
+                raise
+            # The run is complete; a stop that comes now waits for the last checkpoint.
             self.metrics.close()
-            self.save_checkpoint()
+            if self.summary is not None:
+                self.summary.close()
             self.bar.close()
-            print(f"Interrupted at step {self.step}; checkpoint saved in "
-                  f"{self.out / 'checkpoint'} (continue with resume=True / --resume).")
-            raise
-        self.metrics.close()
-        if self.summary is not None:
-            self.summary.close()
-        self.bar.close()
-        if self.saved_state != self.state():
-            self.save_checkpoint()
+            if self.saved_state != self.state():
+                self.save_checkpoint()
 
     def run_single(self, env) -> None:
         config, agent, buffer, stops = self.config, self.agent, self.buffer, self.stops

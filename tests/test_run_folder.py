@@ -395,3 +395,11 @@ def test_check_env_kwargs_accepts_json_scalars():
     assert run_folder.check_env_kwargs({"size": 10, "randomize": True, "name": "x",
                                         "p": 0.5, "n": None}) == {
         "size": 10, "randomize": True, "name": "x", "p": 0.5, "n": None}
+
+
+def test_bad_input_resumed_metrics_with_a_junk_step_name_the_file_and_line(tmp_path):
+    path = tmp_path / "m.csv"
+    write_lines(path, "step,episode,value\r\n10,1,1\r\njunk,2,2\r\n")
+    with pytest.raises(ValueError, match=r"m\.csv' line 3"):
+        MetricsFile(path, FIELDS, resume_step=20)
+    assert path.read_bytes() == b"step,episode,value\r\n10,1,1\r\njunk,2,2\r\n"

@@ -115,15 +115,23 @@ def run_cli(argv: list, fault=None, timeout: float = 300) -> subprocess.Complete
                           env=environment, cwd=ROOT)
 
 
-def _has_checkpoint(out: Path) -> bool:
+def _checkpoint_state(out: Path):
+    """The state of the run's checkpoint, or None when it has none yet."""
     sys.path.insert(0, str(ROOT))
     from noisy_helpers import run_folder
 
     try:
-        run_folder.find_checkpoint(out)
+        return run_folder.read_state(run_folder.find_checkpoint(out))
     except FileNotFoundError:
-        return False
-    return True
+        return None
+
+
+def _finished(state) -> bool:
+    """The checkpoint is the run's last: every step and every evaluation done (a crash
+    after the last checkpoint leaves nothing to resume)."""
+    config = state["config"]
+    return (state["step"] >= config.total_steps
+            and state["evaluation"] == state["step"] // config.eval_period)
 
 
 def crash_and_resume(out: Path, train_args: list, faults: list) -> dict:
@@ -137,7 +145,10 @@ def crash_and_resume(out: Path, train_args: list, faults: list) -> dict:
     started = False
     for fault in list(faults) + [None]:
         argv = ["train", "--out", str(out), "--no-progress"]
-        if started and _has_checkpoint(out):
+        state = _checkpoint_state(out) if started else None
+        if state is not None and _finished(state):
+            break
+        if state is not None:
             argv += ["--resume"]
             counts["resumes"] += 1
         else:
