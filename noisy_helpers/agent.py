@@ -57,7 +57,7 @@ from .networks import (  # noqa: E402
 )
 from .noisy_dense import noisy_layers  # noqa: E402
 from .replay import linear_schedule  # noqa: E402
-from .run_folder import fsync_directory, fsync_file  # noqa: E402
+from .run_folder import MANIFEST, fsync_directory, fsync_file, verify_checkpoint  # noqa: E402
 from .targets import double_dqn_targets, dqn_targets  # noqa: E402
 
 __all__ = ["Agent", "huber"]
@@ -98,21 +98,18 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def _check_int(value, name: str, minimum: int) -> int:
+    """``value`` is an int (not a bool) >= ``minimum``; returned as a Python int."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {_short(value)}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return int(value)
+
+
 def _check_step(step) -> int:
     """``step`` (the schedule's environment step) is an int >= 0."""
-    if not _is_int(step):
-        raise TypeError(f"step must be an int >= 0, got {_short(step)}")
-    if step < 0:
-        raise ValueError(f"step must be an int >= 0, got {step}")
-    return int(step)
-
-
-def _check_n_actions(n_actions) -> int:
-    if not _is_int(n_actions):
-        raise TypeError(f"n_actions must be an int >= 1, got {_short(n_actions)}")
-    if n_actions < 1:
-        raise ValueError(f"n_actions must be an int >= 1, got {n_actions}")
-    return int(n_actions)
+    return _check_int(step, "step", 0)
 
 
 def _check_obs_dtype(obs_dtype, network: str) -> np.dtype:
@@ -269,7 +266,7 @@ class Agent:
         if not isinstance(config, Config):
             raise TypeError(f"config must be a noisy_helpers.Config, got {type(config).__name__}")
         obs_shape = check_obs_shape(obs_shape)
-        n_actions = _check_n_actions(n_actions)
+        n_actions = _check_int(n_actions, "n_actions", 1)
         obs_dtype = _check_obs_dtype(obs_dtype, config.network)
         network = dict(
             obs_shape=obs_shape, n_actions=n_actions,
@@ -612,7 +609,10 @@ class Agent:
 
         ``weights_only``: the networks only (to evaluate or watch an agent, not to continue
         training it); a checkpoint without ``target.weights.h5`` (an exported agent) then
-        gets a target network copied from the online one."""
+        gets a target network copied from the online one.
+
+        A checkpoint with a ``MANIFEST.json`` (every checkpoint that ``train`` and ``export``
+        write) is verified against it first: flipped bytes that HDF5 cannot see are caught."""
         directory = _as_path(directory)
         if not isinstance(weights_only, (bool, np.bool_)):
             raise TypeError(f"weights_only must be a bool, got {_short(weights_only)}")
@@ -622,6 +622,8 @@ class Agent:
         if not (directory / "agent.json").is_file():
             raise FileNotFoundError(f"no agent checkpoint in {str(directory)!r} (agent.json "
                                     f"missing)")
+        if (directory / MANIFEST).exists():  # a run's checkpoint or an exported agent
+            verify_checkpoint(directory, required=("agent.json", "online.weights.h5"))
         state = self._read_state(directory)
         updates = self._read_network(directory, "online.weights.h5", self.online)
         if (directory / "target.weights.h5").exists() or not weights_only:

@@ -156,7 +156,7 @@ def read_marker(directory) -> dict | None:
     if not path.exists():
         return None
     marker = _read_json(path, "run marker")
-    _check_keys(marker, ("format", "kind", "run_id", "package_version"), (), f"{MARKER}")
+    _check_keys(marker, ("format", "kind", "run_id", "package_version"), (), repr(str(path)))
     if marker["format"] != _FORMAT or marker["kind"] not in _KINDS:
         raise ValueError(f"{str(path)!r} is not a noisy_helpers run marker (format "
                          f"{marker['format']!r}, kind {marker['kind']!r})")
@@ -184,8 +184,11 @@ def check_out_folder(out, overwrite: bool = False, resume: bool = False,
         raise ValueError(f"{name} {str(out)!r} exists and is not a folder")
     if resume:
         marker = read_marker(out) if out.is_dir() else None
-        if marker is None or marker["kind"] != "run":
+        if marker is None:
             raise FileNotFoundError(f"no run to resume in {str(out)!r} ({MARKER} missing)")
+        if marker["kind"] != "run":
+            raise FileNotFoundError(f"no run to resume in {str(out)!r}: it holds an exported "
+                                    f"agent (no optimizer or replay to continue from)")
         return "resume"
     if not out.exists() or not any(out.iterdir()):
         return "new"

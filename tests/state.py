@@ -88,3 +88,14 @@ def tree_hashes(folder) -> dict:
     folder = Path(folder)
     return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
             for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def assert_refused_unchanged(obj, call, error, regex) -> None:
+    """``call(obj)`` raises ``error`` with a message matching ``regex`` (the argument's name),
+    and ``obj``'s whole state is as it was before: one row of a bad-input table."""
+    import pytest
+
+    before = snapshot(obj)
+    with pytest.raises(error, match=regex):
+        call(obj)
+    assert_unchanged(before, obj)

@@ -383,6 +383,7 @@ def test_load_state_dict_refuses_an_inconsistent_state_and_changes_nothing():
 import json  # noqa: E402
 
 from state import assert_unchanged as assert_deep_unchanged  # noqa: E402
+from state import assert_refused_unchanged  # noqa: E402
 from state import snapshot as deep_snapshot  # noqa: E402
 
 
@@ -635,11 +636,7 @@ BAD_FRAME_INPUTS = [
                          [pytest.param(*case[1:], id=case[0]) for case in BAD_FRAME_INPUTS])
 def test_bad_input_to_the_frame_buffers_raises_naming_the_argument_and_changes_nothing(
         make, call, error, regex):
-    obj = make()
-    before = deep_snapshot(obj)
-    with pytest.raises(error, match=regex):
-        call(obj)
-    assert_deep_unchanged(before, obj)
+    assert_refused_unchanged(make(), call, error, regex)
 
 
 def test_a_float_frame_buffer_loads_only_matching_float_frames():

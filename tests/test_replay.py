@@ -501,6 +501,7 @@ def test_load_state_dict_refuses_a_mismatched_state_and_changes_nothing(change, 
 # argument, and the object's whole state (storage, counters, queue, tree, RNG) is exactly
 # as before.  The buffers are full (an add overwrites a live slot) and just sampled from.
 from state import assert_unchanged as assert_deep_unchanged  # noqa: E402
+from state import assert_refused_unchanged  # noqa: E402
 from state import snapshot as deep_snapshot  # noqa: E402
 
 from noisy_helpers.replay import _check_transition  # noqa: E402
@@ -880,11 +881,7 @@ BAD_REPLAY_INPUTS = [
                          [pytest.param(*case[1:], id=case[0]) for case in BAD_REPLAY_INPUTS])
 def test_bad_input_to_the_replay_buffers_raises_naming_the_argument_and_changes_nothing(
         make, call, error, regex):
-    obj = make()
-    before = deep_snapshot(obj)
-    with pytest.raises(error, match=regex):
-        call(obj)
-    assert_deep_unchanged(before, obj)
+    assert_refused_unchanged(make(), call, error, regex)
 
 
 # ------------------------------------------- good input the checks must not refuse

@@ -403,3 +403,14 @@ def test_bad_input_resumed_metrics_with_a_junk_step_name_the_file_and_line(tmp_p
     with pytest.raises(ValueError, match=r"m\.csv' line 3"):
         MetricsFile(path, FIELDS, resume_step=20)
     assert path.read_bytes() == b"step,episode,value\r\n10,1,1\r\njunk,2,2\r\n"
+
+
+def test_agent_load_alone_verifies_a_checkpoints_manifest(run_copy):
+    """Flipped bytes in the weights' data load silently into HDF5; the manifest catches them,
+    also when a notebook calls Agent.load directly."""
+    flip_bytes(run_copy / "checkpoint" / "online.weights.h5")
+    agent, _ = fresh_agent_and_buffer_of(run_copy)
+    before = snapshot(agent)
+    with pytest.raises(ValueError, match=r"online\.weights\.h5.*SHA-256"):
+        agent.load(run_copy / "checkpoint", weights_only=True)
+    assert_unchanged(before, agent)
