@@ -596,7 +596,7 @@ class Agent:
                 for name, model in (("online", self.online), ("target", self.target))
                 for i, variable in enumerate(model.non_trainable_variables)}
 
-    def load(self, directory, weights_only: bool = False) -> None:
+    def load(self, directory, weights_only: bool = False, verify: bool = True) -> None:
         """Load what :meth:`save` wrote, all or nothing.
 
         Every file is read and checked before the agent changes: ``agent.json`` (its
@@ -612,17 +612,19 @@ class Agent:
         gets a target network copied from the online one.
 
         A checkpoint with a ``MANIFEST.json`` (every checkpoint that ``train`` and ``export``
-        write) is verified against it first: flipped bytes that HDF5 cannot see are caught."""
+        write) is verified against it first: flipped bytes that HDF5 cannot see are caught
+        (``verify=False``: the caller has just verified it)."""
         directory = _as_path(directory)
-        if not isinstance(weights_only, (bool, np.bool_)):
-            raise TypeError(f"weights_only must be a bool, got {_short(weights_only)}")
+        for flag, value in (("weights_only", weights_only), ("verify", verify)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{flag} must be a bool, got {_short(value)}")
         if not directory.is_dir():
             what = "not a directory" if directory.exists() else "no such directory"
             raise FileNotFoundError(f"no agent checkpoint in {str(directory)!r} ({what})")
         if not (directory / "agent.json").is_file():
             raise FileNotFoundError(f"no agent checkpoint in {str(directory)!r} (agent.json "
                                     f"missing)")
-        if (directory / MANIFEST).exists():  # a run's checkpoint or an exported agent
+        if verify and (directory / MANIFEST).exists():  # a run's checkpoint, an export
             verify_checkpoint(directory, required=("agent.json", "online.weights.h5"))
         state = self._read_state(directory)
         updates = self._read_network(directory, "online.weights.h5", self.online)

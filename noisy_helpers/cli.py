@@ -244,7 +244,7 @@ def _evaluate(args, parser) -> int:
     probe = envs[0]
     agent = Agent(config, probe.observation_space.shape, probe.action_space.n,
                   probe.observation_space.dtype)
-    run_folder.load_checkpoint(checkpoint, agent)  # verified first; the networks only
+    run_folder.load_checkpoint(checkpoint, agent, verify=False)  # verified by find_checkpoint
     seeds = [args.seed + i for i in range(args.episodes)]
     returns = evaluate(agent, envs, seeds, noise=args.noise,
                        resample_every=resample_every(config))

@@ -329,8 +329,9 @@ def train(
     agent = Agent(config, obs_space.shape, env.action_space.n, obs_space.dtype)
     buffer = _make_buffer(config, obs_space, int(env.action_space.n), is_atari(env_id))
     if saved is not None:
-        checkpoint = run_folder.find_checkpoint(out, recover=True)
-        run_folder.load_checkpoint(checkpoint, agent, buffer)
+        if checkpoint.name != "checkpoint":  # a crash mid-swap: move the copy back first
+            checkpoint = run_folder.find_checkpoint(out, recover=True)
+        run_folder.load_checkpoint(checkpoint, agent, buffer, verify=False)  # verified above
     eval_envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(config.eval_episodes)]
     vector_env = VectorAtari(env_id, config.num_envs) if config.num_envs > 1 else None
     marker = run_folder.start_run_folder(out, mode)  # the first write

@@ -619,6 +619,7 @@ BAD_LOAD_ARGUMENTS = [
      r"agent\.json"),
     ("weights-only-string", lambda a, d: a.load(d / "good", weights_only="yes"), TypeError,
      r"weights_only"),
+    ("verify-int", lambda a, d: a.load(d / "good", verify=1), TypeError, r"verify"),
     ("weights-only-other-architecture", lambda a, d: a.load(d / "other", weights_only=True),
      ValueError, r"agent\.json.*hidden_sizes"),
     ("save-directory-none", lambda a, d: a.save(None), TypeError, r"directory"),
