@@ -317,6 +317,9 @@ def train(
     if mode == "resume":
         checkpoint = run_folder.find_checkpoint(out)
         saved = run_folder.read_state(checkpoint)
+        if saved["run_id"] != run_folder.read_marker(out)["run_id"]:
+            raise ValueError(f"resume: the checkpoint in {str(checkpoint)!r} belongs to another "
+                             f"run than {str(out / run_folder.MARKER)!r} (run ids differ)")
     env_kwargs = _check_train_arguments(config, env_id, env_kwargs, resume, saved)
     env = make_env(env_id, training=True, env_kwargs=env_kwargs)
 

@@ -414,6 +414,8 @@ TRAIN_BAD_INPUTS = [
     ("a run, config not a Config", "run", dict(overwrite=True, config={"gamma": 0.9}),
      TypeError, "Config"),
     ("a run, out not a path", None, dict(out=3), TypeError, "out"),
+    ("a run whose run.json is another run's", "other marker",
+     dict(resume=True, config=small(total_steps=400)), ValueError, "another run"),
 ]
 
 
@@ -425,7 +427,10 @@ def test_bad_input_to_train_is_refused_before_any_byte_is_written_or_deleted(
 
     root = tmp_path / "root"
     root.mkdir()
-    out = shutil.copytree(finished_run, root / "run") if folder == "run" else user_folder(root)
+    out = shutil.copytree(finished_run, root / "run") if folder != "mine" else user_folder(root)
+    if folder == "other marker":  # a checkpoint copied under another run's marker
+        (out / "run.json").write_text((out / "run.json").read_text().replace(
+            json.loads((out / "run.json").read_text())["run_id"], "f" * 32))
     arguments = dict(config=small(), env_id="CartPole-v1", out=out, progress=False)
     arguments.update(kwargs)
     before = tree_hashes(root)
