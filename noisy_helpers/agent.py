@@ -141,7 +141,13 @@ def _vector(value, name: str, size: int, dtype=np.float32) -> np.ndarray:
         raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
     if array.shape != (size,):
         raise ValueError(f"{name} must have shape ({size},) like batch.obs, got {array.shape}")
-    with np.errstate(over="ignore"):  # values beyond float32's range become inf
+    return _finite_cast(array, dtype, name)
+
+
+def _finite_cast(array: np.ndarray, dtype, name: str) -> np.ndarray:
+    """``array`` cast to the float ``dtype``, refused when a value is NaN or inf there (values
+    beyond the dtype's range become inf)."""
+    with np.errstate(over="ignore"):
         cast = array.astype(dtype, copy=False)
     finite = np.isfinite(cast)
     if not finite.all():
@@ -365,13 +371,7 @@ class Agent:
         """``array`` in ``obs_dtype``; refuses NaN/inf, and values the cast would change."""
         dtype = self.obs_dtype
         if dtype.kind == "f":
-            with np.errstate(over="ignore"):  # values beyond the dtype's range become inf
-                cast = array.astype(dtype, copy=False)
-            finite = np.isfinite(cast)
-            if not finite.all():
-                index = _first_bad(~finite)
-                raise ValueError(f"{name} must be finite, got {array[index]} at index {index}")
-            return cast
+            return _finite_cast(array, dtype, name)
         if array.dtype == dtype:
             return array  # e.g. uint8 frames: nothing to check
         if array.dtype.kind == "f":
