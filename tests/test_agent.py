@@ -200,7 +200,7 @@ from collections import namedtuple  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 
-from state import assert_unchanged, snapshot  # noqa: E402
+from state import assert_refused_unchanged, assert_unchanged, snapshot  # noqa: E402
 
 NAN, INF = float("nan"), float("inf")
 
@@ -325,10 +325,7 @@ BAD_BATCHES = [
 def test_bad_input_to_train_step_raises_naming_the_field_and_changes_nothing(
         trained, make_batch, error, match):
     batch = make_batch()
-    before = snapshot(trained)
-    with pytest.raises(error, match=match):
-        trained.train_step(batch)
-    assert_unchanged(before, trained)
+    assert_refused_unchanged(trained, lambda _: trained.train_step(batch), error, match)
 
 
 BAD_FRAME_BATCHES = [
@@ -348,10 +345,7 @@ BAD_FRAME_BATCHES = [
 def test_bad_input_to_a_uint8_agent_train_step_raises_and_changes_nothing(
         frames, make_batch, error, match):
     batch = make_batch()
-    before = snapshot(frames)
-    with pytest.raises(error, match=match):
-        frames.train_step(batch)
-    assert_unchanged(before, frames)
+    assert_refused_unchanged(frames, lambda _: frames.train_step(batch), error, match)
 
 
 def test_uint8_agent_still_trains_on_uint8_frames_and_whole_numbers(frames):
@@ -630,10 +624,7 @@ BAD_LOAD_ARGUMENTS = [
                          ids=[c[0] for c in BAD_LOAD_ARGUMENTS])
 def test_bad_input_to_load_and_save_arguments_raises_naming_them(
         checkpoint, trained, call, error, match):
-    before = snapshot(trained)
-    with pytest.raises(error, match=match):
-        call(trained, checkpoint)
-    assert_unchanged(before, trained)
+    assert_refused_unchanged(trained, lambda _: call(trained, checkpoint), error, match)
 
 
 def test_bad_input_weights_only_load_of_a_truncated_online_file_changes_nothing(
@@ -641,10 +632,8 @@ def test_bad_input_weights_only_load_of_a_truncated_online_file_changes_nothing(
     shutil.copytree(checkpoint / "good", tmp_path / "ckpt")
     (tmp_path / "ckpt" / "target.weights.h5").unlink()
     truncate(tmp_path / "ckpt" / "online.weights.h5")
-    before = snapshot(trained)
-    with pytest.raises(ValueError, match="'online.weights.h5'.*truncated"):
-        trained.load(tmp_path / "ckpt", weights_only=True)
-    assert_unchanged(before, trained)
+    assert_refused_unchanged(trained, lambda _: trained.load(tmp_path / "ckpt", weights_only=True),
+                             ValueError, "'online.weights.h5'.*truncated")
 
 
 def test_weights_only_load_of_an_exported_agent_copies_online_into_target(tmp_path, trained):
