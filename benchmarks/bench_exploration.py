@@ -16,8 +16,9 @@ runs instead of training them again):
 2. ``deep_sea_randomized``: the bsuite's DeepSea (a random action moves right in
    each cell; each seed its own map), sizes 3-10: ε-greedy, NoisyNet, noise held
    per episode.
-3. ``cartpole``: NoisyNet (the defaults) against ε-greedy on CartPole-v1, 50k steps
-   (the defaults' budget), evaluated every 2,500 steps.
+3. ``cartpole``: NoisyNet (the defaults: the output layer noisy), NoisyNet with every
+   layer noisy (the paper's) and ε-greedy on CartPole-v1, 50k steps (the defaults'
+   budget), evaluated every 2,500 steps.
 
 Also, before any training: the chance that one episode of an untrained NoisyNet
 reaches the goal, with its noise held for the episode or redrawn every step
@@ -167,7 +168,7 @@ def main(argv=None) -> int:
         groups.setdefault(trial.group, []).append(args.runs / "cartpole" / trial.name)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
     exploration.plot_bands(groups, "eval_return", ax=left, ylabel="evaluation return (μ only)")
-    exploration.plot_signal_to_noise(groups["noisynet"], ax=right)
+    exploration.plot_signal_to_noise(groups["noisynet-every-layer"], ax=right)
     fig.tight_layout()
     fig.savefig(args.results / "cartpole.png", dpi=110)
     plt.close(fig)

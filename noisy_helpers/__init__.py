@@ -13,6 +13,7 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.run_folder`  -- a run folder's rules: marker, verified checkpoints, metrics (04)
 * :mod:`noisy_helpers.interrupts`  -- ``StopRequests``: Ctrl-C and SIGTERM land between steps (04)
 * :mod:`noisy_helpers.plotting`    -- learning curves and σ over training   (04)
+* :mod:`noisy_helpers.summary`     -- ``summarise_evaluations``: first solved, best, last (04)
 * :mod:`noisy_helpers.video`       -- ``record_episode``, ``show_video``     (04)
 * :mod:`noisy_helpers.atari`       -- ``make_atari_env`` and its wrappers   (05_atari_upndown.ipynb)
 * :mod:`noisy_helpers.frame_replay` -- ``PrioritizedFrameReplayBuffer``: each frame once (05)
@@ -50,6 +51,7 @@ from .training import (  # noqa: E402
     Run,
     evaluate,
     export_agent,
+    load_agent,
     load_run_state,
     make_env,
     random_policy_returns,
@@ -58,7 +60,8 @@ from .training import (  # noqa: E402
 )
 from .deep_sea import DEEP_SEA_ID, DeepSeaEnv  # noqa: E402  (registers DeepSea with gymnasium)
 from .experiments import Trial, read_results, run_trials, sweep  # noqa: E402
-from .plotting import plot_learning_curve, plot_noise, save_run_plots  # noqa: E402
+from .plotting import plot_learning_curve, plot_noise, read_best, save_run_plots  # noqa: E402
+from .summary import format_summary, solved_threshold, summarise_evaluations  # noqa: E402
 from .video import record_episode, show_video  # noqa: E402
 
 __version__ = "0.1.0"
@@ -85,6 +88,7 @@ __all__ = [
     "evaluate",
     "random_policy_returns",
     "export_agent",
+    "load_agent",
     "load_run_state",
     "make_env",
     "read_metrics",
@@ -98,6 +102,10 @@ __all__ = [
     "plot_learning_curve",
     "plot_noise",
     "save_run_plots",
+    "read_best",
+    "summarise_evaluations",
+    "format_summary",
+    "solved_threshold",
     "record_episode",
     "show_video",
     *sorted(_LAZY),

@@ -333,6 +333,8 @@ class Agent:
             obs_spec, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((None,), tf.float32),
         )
         self._reset_noise = tf.function(self._reset_noise_graph).get_concrete_function()
+        self._soft_update = tf.function(self._soft_update_graph).get_concrete_function(
+            tf.TensorSpec((), tf.float32))
 
     # ------------------------------------------------------ input checks
     def _observations(self, value, name: str, batched: bool) -> np.ndarray:
@@ -534,13 +536,26 @@ class Agent:
         self.train_steps += 1
         return float(loss), abs_td.numpy()
 
-    def sync_target(self) -> None:
-        """Copy the online network's trainable weights (μ, σ, Dense kernels) to the target
-        network.  Not the noise and not its generator: those stay independent."""
+    def _soft_update_graph(self, tau):
         for target_variable, online_variable in zip(
             self.target.trainable_variables, self.online.trainable_variables
         ):
-            target_variable.assign(online_variable)
+            target_variable.assign(tau * online_variable + (1.0 - tau) * target_variable)
+
+    def sync_target(self, tau: float = 1.0) -> None:
+        """Move the target network's trainable weights (μ, σ, Dense kernels) toward the online
+        network's: θ' ← τ θ + (1 − τ) θ'.  ``tau=1`` (the default) copies them; the training
+        loop passes ``config.target_update_tau``.  Never the noise or its generator: those
+        stay independent."""
+        if not isinstance(tau, (int, float)) or isinstance(tau, bool) or not 0 < tau <= 1:
+            raise ValueError(f"tau must be a number in (0, 1], got {_short(tau)}")
+        if tau == 1:
+            for target_variable, online_variable in zip(
+                self.target.trainable_variables, self.online.trainable_variables
+            ):
+                target_variable.assign(online_variable)
+            return
+        self._soft_update(tf.constant(float(tau), tf.float32))
 
     # --------------------------------------------------------- inspection
     def noise_statistics(self) -> dict:

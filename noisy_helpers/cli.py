@@ -1,12 +1,17 @@
-"""Command line: ``python -m noisy_helpers {train,evaluate,export,plot} ...``.
+"""Command line: ``python -m noisy_helpers {train,evaluate,export,plot,summary} ...``.
 
 Examples::
 
     python -m noisy_helpers train --env CartPole-v1 --total-steps 50000 --seed 0 --out runs/cartpole
     python -m noisy_helpers train --out runs/cartpole --total-steps 80000 --resume
     python -m noisy_helpers evaluate --run runs/cartpole --episodes 10 --video runs/cartpole/video.mp4
+    python -m noisy_helpers evaluate --run runs/cartpole --which last
     python -m noisy_helpers plot --run runs/cartpole
+    python -m noisy_helpers summary --run runs/cartpole
     python -m noisy_helpers export --run runs/upndown --out agents/upndown
+
+``evaluate`` and ``export`` use the run's best agent (``best/``, kept at its best evaluation)
+unless ``--which last`` asks for the latest checkpoint; both say which they use.
 
 Every field of :class:`~noisy_helpers.Config` is a flag of ``train`` (``--learning-rate``,
 ``--no-noisy``, ...), documented in ``--help`` by the field's own docstring.  A bad flag,
@@ -129,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "--noise, and print the mean return.",
     )
     evaluate.add_argument("--run", required=True, type=Path, help="run directory (from train)")
+    evaluate.add_argument("--which", choices=("best", "last"), default=None,
+                          help="best: the agent of the run's best evaluation (best/, the "
+                               "default); last: its latest checkpoint. An exported agent holds "
+                               "one of them and says which")
     evaluate.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
     evaluate.add_argument("--seed", type=int, default=12345,
                           help="seed of the first episode; episode i uses seed + i (default 12345)")
@@ -158,9 +167,22 @@ def build_parser() -> argparse.ArgumentParser:
                              "--overwrite")
     export.add_argument("--overwrite", action="store_true",
                         help="replace the exported agent (or run) already in --out")
+    export.add_argument("--which", choices=("best", "last"), default="best",
+                        help="best: the agent of the run's best evaluation (default); last: "
+                             "its latest checkpoint")
 
     plot = commands.add_parser("plot", help="write learning_curve.png and sigma.png of a run")
     plot.add_argument("--run", required=True, type=Path, help="run directory (from train)")
+
+    summary = commands.add_parser(
+        "summary", help="print when a run first solved its task, its best and last evaluation",
+        description="From the evaluations in metrics.csv: the first step whose evaluation "
+                    "reached the threshold and how many later ones stayed there, the best "
+                    "evaluation (the agent in best/) and how the last one compares with it.")
+    summary.add_argument("--run", required=True, type=Path, help="run directory (from train)")
+    summary.add_argument("--threshold", type=float, default=None,
+                         help="the return that counts as solved (default: the env's "
+                              "reward_threshold, 475 for CartPole-v1)")
     return parser
 
 
@@ -210,7 +232,13 @@ def _train(args, parser) -> int:
     print(f"Trained to step {step} of {config.total_steps} on {env_id}. "
           f"Run directory: {run.directory}")
     print(f"  metrics:    {run.metrics_path}")
-    print(f"  checkpoint: {run.directory / 'checkpoint'}")
+    print(f"  checkpoint: {run.directory / 'checkpoint'} (the last agent)")
+    from .plotting import read_best
+
+    best = read_best(run.directory)
+    if best is not None:
+        print(f"  best:       {run.directory / 'best'} (evaluation {best['eval_return']:.1f} at "
+              f"step {best['step']:,})")
     return 0
 
 
@@ -218,7 +246,7 @@ def _evaluate(args, parser) -> int:
     import numpy as np
 
     from . import run_folder
-    from .training import evaluate, make_env, random_policy_returns, resample_every
+    from .training import evaluate, load_agent, make_env, random_policy_returns, resample_every
 
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
@@ -234,17 +262,10 @@ def _evaluate(args, parser) -> int:
         if not args.video.parent.is_dir():
             parser.error(f"--video: folder {str(args.video.parent)!r} does not exist")
     run = run_folder.require_run_folder(args.run, "--run")
-    checkpoint = run_folder.find_checkpoint(run, run_folder.EXPORTED_FILES)
-    saved = run_folder.read_state(checkpoint)
+    agent, selection, saved = load_agent(run, args.which)
     config, env_id, env_kwargs = saved["config"], saved["env_id"], saved["env_kwargs"]
     envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(args.episodes)]
-
-    from .agent import Agent
-
-    probe = envs[0]
-    agent = Agent(config, probe.observation_space.shape, probe.action_space.n,
-                  probe.observation_space.dtype)
-    run_folder.load_checkpoint(checkpoint, agent, verify=False)  # verified by find_checkpoint
+    print(_describe_agent(selection, run))
     seeds = [args.seed + i for i in range(args.episodes)]
     returns = evaluate(agent, envs, seeds, noise=args.noise,
                        resample_every=resample_every(config))
@@ -275,12 +296,35 @@ def _evaluate(args, parser) -> int:
     return 0 if np.isfinite(returns).all() else 1
 
 
-def _export(args, parser) -> int:
-    from .run_folder import export_agent
+def _describe_agent(selection: dict, run: Path) -> str:
+    """One line: which agent of ``run`` is used (``selection.json``), for evaluate and export."""
+    if selection["which"] == "best":
+        return (f"agent: the best of {run} (its evaluation {selection['eval_return']:.1f} at "
+                f"step {selection['step']:,})")
+    return f"agent: the last of {run} (step {selection['step']:,})"
 
-    out = export_agent(args.run, args.out, overwrite=args.overwrite)
+
+def _export(args, parser) -> int:
+    from .run_folder import export_agent, find_agent
+
+    out = export_agent(args.run, args.out, overwrite=args.overwrite, which=args.which)
     size = sum(p.stat().st_size for p in (out / "checkpoint").iterdir())
     print(f"exported {args.run} to {out} ({size / 1e6:.1f} MB of checkpoint)")
+    print(_describe_agent(find_agent(out)[1], out))
+    return 0
+
+
+def _summary(args, parser) -> int:
+    from .run_folder import (EXPORTED_FILES, find_checkpoint, read_metrics, read_state,
+                             require_run_folder)
+    from .summary import format_summary, solved_threshold, summarise_evaluations
+
+    run = require_run_folder(args.run, "--run")
+    threshold = args.threshold
+    if threshold is None:
+        env_id = read_state(find_checkpoint(run, EXPORTED_FILES))["env_id"]
+        threshold = solved_threshold(env_id)
+    print(format_summary(summarise_evaluations(read_metrics(run / "metrics.csv"), threshold)))
     return 0
 
 
@@ -297,7 +341,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = {"train": _train, "evaluate": _evaluate, "export": _export,
-               "plot": _plot}[args.command]
+               "plot": _plot, "summary": _summary}[args.command]
     if args.command in ("train", "evaluate"):
         from ._tensorflow import import_tensorflow
 

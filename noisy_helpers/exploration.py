@@ -50,7 +50,8 @@ def deep_sea_config(size: int, episodes: int = 200, seed: int = 0) -> Config:
     for DeepSea of ``size``: a budget of ``episodes`` episodes (``size`` steps each),
     stopping at the first episode that reaches the goal.
 
-    A one-hidden-layer network of 64 units (the observation is a one-hot cell), learning
+    A one-hidden-layer network of 64 units (the observation is a one-hot cell), both layers
+    noisy as in the paper (``noisy_hidden=True``, not the CartPole default), learning
     from the 10th episode, one update per step, a target sync every 4 episodes, Adam at a
     constant 1e-3.  ε-greedy (``noisy=False``) falls linearly from 1 to 0.01 over the first
     half of the budget.  Evaluation and checkpoints only at the end of the budget."""
@@ -60,7 +61,7 @@ def deep_sea_config(size: int, episodes: int = 200, seed: int = 0) -> Config:
         raise ValueError(f"episodes must be an int >= 1, got {episodes!r}")
     total = episodes * size
     return Config(
-        total_steps=total, seed=seed, hidden_sizes=(64,), learning_rate=1e-3,
+        total_steps=total, seed=seed, hidden_sizes=(64,), noisy_hidden=True, learning_rate=1e-3,
         learning_rate_end=None, batch_size=32, buffer_size=10_000,
         learning_starts=10 * size, target_update_period=4 * size,
         epsilon_end=0.01, epsilon_decay_steps=max(1, total // 2),
@@ -97,9 +98,13 @@ def cartpole_config(total_steps: int = 50_000) -> Config:
 
 
 def cartpole_trials(seeds, total_steps: int = 50_000) -> list:
-    """NoisyNet (the defaults) against ε-greedy (``noisy=False``) on CartPole-v1."""
-    return sweep(cartpole_config(total_steps), "noisy", [True, False], seeds,
-                 labels=["noisynet", "epsilon-greedy"])
+    """On CartPole-v1, over the same seeds: NoisyNet with the defaults (the output layer
+    noisy), NoisyNet with every layer noisy as in the paper (``noisy_hidden=True``) and
+    ε-greedy (``noisy=False``)."""
+    base = cartpole_config(total_steps)
+    return (sweep(base, "noisy", [True], seeds, labels=["noisynet"])
+            + sweep(base, "noisy_hidden", [True], seeds, labels=["noisynet-every-layer"])
+            + sweep(base, "noisy", [False], seeds, labels=["epsilon-greedy"]))
 
 
 # ------------------------------------------------------------------------ summaries

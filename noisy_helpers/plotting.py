@@ -7,11 +7,13 @@ and draws on a given matplotlib ``Axes`` (or a new figure).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_learning_curve", "plot_noise", "save_run_plots", "noisy_layer_names"]
+__all__ = ["plot_learning_curve", "plot_noise", "save_run_plots", "noisy_layer_names",
+           "read_best"]
 
 
 def _axes(ax):
@@ -28,9 +30,11 @@ def noisy_layer_names(metrics: dict) -> list:
 
 
 def plot_learning_curve(metrics: dict, ax=None, title: str = "Learning curve",
-                        window: int = 10):
+                        window: int = 10, best: dict | None = None):
     """Training episode returns (thin, with a moving average) and evaluation returns:
-    noise removed (μ only, ± one std over the episodes) and noise on.
+    noise removed (μ only, ± one std over the episodes) and noise on.  ``best`` (a run's
+    ``best/`` selection, :func:`~noisy_helpers.run_folder.read_selection`: ``step`` and
+    ``eval_return``) is marked with a star: the agent that ``evaluate`` uses.
 
     On Atari (a ``game_score`` column with values) the training curve is the true score
     of each game, not the clipped return of each life, so that it compares with the
@@ -59,6 +63,9 @@ def plot_learning_curve(metrics: dict, ax=None, title: str = "Learning curve",
         ax.fill_between(eval_steps, mean - std, mean + std, color="tab:red", alpha=0.15)
         ax.plot(eval_steps, metrics["eval_return_noisy"][evals], "s--", color="tab:orange",
                 lw=1, ms=3, label="evaluation, noise on")
+    if best is not None and best.get("eval_return") is not None:
+        ax.plot([best["step"]], [best["eval_return"]], "*", color="black", ms=14, zorder=5,
+                label=f"best agent (best/): {best['eval_return']:.1f} at step {best['step']:,}")
     ax.set_xlabel("environment steps")
     ax.set_ylabel(unit)
     ax.set_title(title)
@@ -83,6 +90,18 @@ def plot_noise(metrics: dict, ax=None, title: str = "Mean σ of each noisy layer
     return ax
 
 
+def read_best(run_directory):
+    """The selection of a run's best agent (``best/selection.json``: ``step``,
+    ``eval_return``), verified, or None when the run has no ``best/`` yet."""
+    from .run_folder import BEST, EXPORTED_FILES, SELECTION, find_checkpoint, read_selection
+
+    try:
+        return read_selection(find_checkpoint(run_directory, EXPORTED_FILES + (SELECTION,),
+                                              name=BEST))
+    except FileNotFoundError:
+        return None
+
+
 def save_run_plots(run_directory) -> list:
     """Write ``learning_curve.png`` and ``sigma.png`` for a run; return their paths."""
     import matplotlib.pyplot as plt
@@ -91,8 +110,10 @@ def save_run_plots(run_directory) -> list:
 
     run_directory = Path(run_directory)
     metrics = read_metrics(run_directory / "metrics.csv")
+    best = read_best(run_directory)
     paths = []
-    for name, plot in (("learning_curve.png", plot_learning_curve), ("sigma.png", plot_noise)):
+    for name, plot in (("learning_curve.png", partial(plot_learning_curve, best=best)),
+                       ("sigma.png", plot_noise)):
         fig, ax = plt.subplots(figsize=(7, 4))
         plot(metrics, ax=ax)
         fig.tight_layout()

@@ -10,6 +10,8 @@ What a run folder holds::
     metrics.csv       one row per finished episode and per evaluation
     tensorboard/      the same scalars for TensorBoard
     checkpoint/       the latest checkpoint; MANIFEST.json in it is written last
+    best/             the agent of the best evaluation so far, with selection.json (its
+                      step and evaluation); ties go to the later evaluation
 
 The rules:
 
@@ -51,15 +53,21 @@ __all__ = [
     "MARKER", "MANIFEST", "OWN_ENTRIES", "check_out_folder", "start_run_folder", "read_marker",
     "save_checkpoint", "find_checkpoint", "verify_checkpoint", "read_state", "load_checkpoint",
     "check_env_id", "check_env_kwargs", "MetricsFile", "read_metrics", "export_agent",
-    "write_file", "fsync_file", "fsync_directory", "require_run_folder",
+    "write_file", "fsync_file", "fsync_directory", "require_run_folder", "read_selection",
+    "find_agent", "selection_for", "check_which", "BEST", "SELECTION",
 ]
 
 MARKER = "run.json"
 MANIFEST = "MANIFEST.json"
 CHECKPOINT = "checkpoint"
+BEST = "best"
+#: Which agent a ``best/`` checkpoint or an exported agent holds: ``which``, ``step``,
+#: ``eval_return``.
+SELECTION = "selection.json"
 #: What a run (or an exported agent) writes at its top level; ``overwrite`` removes these only.
 OWN_ENTRIES = ("run.json", "metrics.csv", "tensorboard", "checkpoint", "checkpoint.partial",
-               "checkpoint.old", "learning_curve.png", "sigma.png")
+               "checkpoint.old", "best", "best.partial", "best.old", "learning_curve.png",
+               "sigma.png")
 _FORMAT = "noisy_helpers run folder"
 _KINDS = ("run", "export")
 #: The files of a training checkpoint, and of an exported agent (for ``evaluate`` only).
@@ -318,20 +326,26 @@ def _checkpoint_step(directory: Path, required) -> int | None:
         return None
 
 
-def find_checkpoint(run_directory, required=CHECKPOINT_FILES, recover: bool = False) -> Path:
+def find_checkpoint(run_directory, required=CHECKPOINT_FILES, recover: bool = False,
+                    name: str = CHECKPOINT) -> Path:
     """The run's complete checkpoint with the latest step.  Normally ``checkpoint/``; after a
     crash in the middle of a swap, ``checkpoint.partial/`` or ``checkpoint.old/``, moved
     back to ``checkpoint/`` when ``recover``.  Raises ``FileNotFoundError`` when there is
-    none, and ``ValueError`` (the verification's) when the only one is damaged."""
+    none, and ``ValueError`` (the verification's) when the only one is damaged.  ``name``
+    ``"best"`` finds the best agent's checkpoint (``best/``) the same way."""
     run_directory = Path(run_directory)
-    main = run_directory / CHECKPOINT
-    candidates = [main] + [run_directory / f"{CHECKPOINT}.{s}" for s in ("partial", "old")]
+    main = run_directory / name
+    candidates = [main] + [run_directory / f"{name}.{s}" for s in ("partial", "old")]
     steps = {path: _checkpoint_step(path, required) for path in candidates if path.is_dir()}
     complete = {path: step for path, step in steps.items() if step is not None}
     if not complete:
         if main.is_dir():
             verify_checkpoint(main, required)  # raises, saying what is wrong
             read_state(main)
+        if name == BEST:
+            raise FileNotFoundError(f"no best agent in {str(run_directory)!r} ({BEST}/ missing: "
+                                    f"no evaluation has finished yet, or the run was trained "
+                                    f"before best/ existed); use the last one (--which last)")
         raise FileNotFoundError(f"no checkpoint in {str(run_directory)!r} ({CHECKPOINT}/ "
                                 f"missing: a run stopped before its first checkpoint starts "
                                 f"again with overwrite)")
@@ -343,6 +357,75 @@ def find_checkpoint(run_directory, required=CHECKPOINT_FILES, recover: bool = Fa
         fsync_directory(run_directory)
         best = main
     return best
+
+
+# ----------------------------------------------------------------------------- best or last
+_WHICH = ("best", "last")
+
+
+def check_which(which, name: str = "which") -> str:
+    """``"best"`` or ``"last"``; anything else raises naming ``name`` and the value."""
+    if not isinstance(which, str):
+        raise TypeError(f"{name} must be 'best' or 'last', got {type(which).__name__} "
+                        f"{which!r}")
+    if which not in _WHICH:
+        raise ValueError(f"{name} must be 'best' or 'last', got {which!r}")
+    return which
+
+
+def selection_for(which: str, step: int, eval_return) -> dict:
+    """The content of ``selection.json``: which agent, its step, its evaluation mean."""
+    return dict(which=check_which(which), step=int(step),
+                eval_return=None if eval_return is None else float(eval_return))
+
+
+def read_selection(directory) -> dict:
+    """Which agent the checkpoint in ``directory`` holds: ``selection.json`` validated
+    (``which`` "best" or "last", ``step``, ``eval_return`` a finite number or None).  A
+    checkpoint without one is the last agent of its run (every checkpoint and export written
+    before ``best/`` existed): ``which="last"`` with its state's step."""
+    directory = Path(directory)
+    path = directory / SELECTION
+    if not path.exists():
+        return dict(which="last", step=read_state(directory)["step"], eval_return=None)
+    values = _read_json(path, "selection")
+    where = repr(str(path))
+    _check_keys(values, ("which", "step", "eval_return"), (), where)
+    if values["which"] not in _WHICH:
+        raise ValueError(f"{where}: 'which' must be 'best' or 'last', got {values['which']!r}")
+    _count(values, "step", where)
+    value = values["eval_return"]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not math.isfinite(value)):
+        raise ValueError(f"{where}: 'eval_return' must be a finite number or null, got "
+                         f"{value!r}")
+    return values
+
+
+def find_agent(directory, which=None) -> tuple:
+    """The verified checkpoint that holds the agent to evaluate, and its selection.
+
+    In a run folder ``which="best"`` (the default) is ``best/``, the agent of the best
+    evaluation, and ``"last"`` is ``checkpoint/``.  An exported agent holds one of them, and
+    says which: ``which`` may be left ``None`` or must name that one.  Returns
+    ``(checkpoint_folder, selection)``."""
+    directory = require_run_folder(directory, "run")
+    if which is not None:
+        check_which(which)
+    if read_marker(directory)["kind"] == "export":
+        checkpoint = find_checkpoint(directory, EXPORTED_FILES)
+        selection = read_selection(checkpoint)
+        if which is not None and which != selection["which"]:
+            raise ValueError(f"which={which!r}, but the exported agent in {str(directory)!r} "
+                             f"is its run's {selection['which']} one (export the other from "
+                             f"the run folder)")
+        return checkpoint, selection
+    which = which or "best"
+    if which == "best":
+        checkpoint = find_checkpoint(directory, EXPORTED_FILES + (SELECTION,), name=BEST)
+        return checkpoint, read_selection(checkpoint)
+    checkpoint = find_checkpoint(directory, EXPORTED_FILES)
+    return checkpoint, selection_for("last", read_state(checkpoint)["step"], None)
 
 
 # ----------------------------------------------------------------------------- state.json
@@ -559,19 +642,21 @@ def read_metrics(path) -> dict:
 
 
 # ----------------------------------------------------------------------------- export
-def export_agent(run_directory, out, overwrite: bool = False) -> Path:
+def export_agent(run_directory, out, overwrite: bool = False, which: str = "best") -> Path:
     """Copy what it takes to evaluate a trained agent, and nothing more, into ``out``:
-    ``checkpoint/`` with the online network's weights, ``agent.json`` and ``state.json``
-    (config and counters) and their manifest, the run's ``metrics.csv``, and a marker.  Not
-    the target network, the optimizer or the replay: an exported agent is for ``evaluate``
-    and videos, not for ``--resume``.  ``out`` follows the rule of a run's folder: absent,
-    empty, or (with ``overwrite``) an earlier export or run.  The source checkpoint is
-    verified first."""
+    ``checkpoint/`` with the online network's weights, ``agent.json``, ``state.json``
+    (config and counters), ``selection.json`` (which agent: ``which``, "best" (``best/``)
+    or "last" (``checkpoint/``), its step and evaluation) and their manifest, the run's
+    ``metrics.csv``, and a marker.  Not the target network, the optimizer or the replay: an
+    exported agent is for ``evaluate`` and videos, not for ``--resume``.  ``out`` follows the
+    rule of a run's folder: absent, empty, or (with ``overwrite``) an earlier export or run.
+    The source checkpoint is verified first."""
     run_directory = require_run_folder(run_directory, "run_directory")
     out = _as_path(out, "out")
+    check_which(which)
     if out.resolve() == run_directory.resolve():
         raise ValueError(f"out must differ from run_directory, got {str(out)!r} for both")
-    source = find_checkpoint(run_directory, EXPORTED_FILES)
+    source, selection = find_agent(run_directory, which)
     read_state(source)
     mode = check_out_folder(out, overwrite=overwrite, kind="export")
     start_run_folder(out, mode, kind="export")
@@ -580,6 +665,7 @@ def export_agent(run_directory, out, overwrite: bool = False) -> Path:
         for name in EXPORTED_FILES:
             if name != "state.json":
                 shutil.copyfile(source / name, folder / name)
+        (folder / SELECTION).write_text(json.dumps(selection, indent=1))
 
     state = json.loads((source / "state.json").read_text())
     save_checkpoint(out / CHECKPOINT, copy, state)

@@ -14,13 +14,17 @@ Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
    same rhythm, so that the replay is filled by many noisy policies, not one.
    (With ``noise_resample="episode"`` the noise is redrawn only when an episode
    starts, and ``stop_at_return`` ends the run at the first episode reaching it.)
-4. every ``target_update_period`` steps: copy the online weights to the target,
+4. every ``target_update_period`` steps: copy the online weights to the target (or, with
+   ``target_update_tau`` < 1, move the target a step τ toward them: Polyak averaging),
 5. every ``eval_period`` steps: evaluate over ``eval_episodes`` episodes with the
    noise removed (μ only) and, reported alongside, with the noise on as in
    training; the online network's noise and generator are restored afterwards
    (the noisy evaluation does redraw the target network's noise),
 6. every ``checkpoint_period`` steps, at the end and on Ctrl-C or SIGTERM (``kill PID``):
-   a checkpoint that :func:`train` with ``resume=True`` continues from.
+   a checkpoint that :func:`train` with ``resume=True`` continues from,
+7. after an evaluation at least as good as every earlier one: the agent in ``best/``
+   (with ``selection.json``: its step and evaluation), so that a run whose policy later
+   degrades still ends with its best agent.
 
 On Atari (``ALE/...`` ids, :func:`~noisy_helpers.make_atari_env`) the same loop
 trains on lives with clipped rewards, stores frames once
@@ -31,14 +35,16 @@ TensorFlow runs the networks on a GPU when it sees one.
 Everything it writes lives in ``out``, a run folder (:mod:`noisy_helpers.run_folder`:
 what may be written where, verified checkpoints, no row lost): ``run.json``,
 ``metrics.csv`` (one row per finished training episode and one per evaluation; no
-wall-clock values, so that the same seed gives the same file), ``tensorboard/`` and
-``checkpoint/``.  A stop lands between whole steps (:mod:`noisy_helpers.interrupts`).
+wall-clock values, so that the same seed gives the same file), ``tensorboard/``,
+``checkpoint/`` and ``best/``.  A stop lands between whole steps
+(:mod:`noisy_helpers.interrupts`).
 Nothing grows with the number of steps in memory.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +60,7 @@ from .replay import PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 from .run_folder import export_agent, read_metrics
 
 __all__ = ["train", "evaluate", "random_policy_returns", "make_env", "read_metrics",
-           "export_agent", "load_run_state", "Run", "METRIC_FIELDS"]
+           "export_agent", "load_run_state", "load_agent", "Run", "METRIC_FIELDS"]
 
 #: The columns of ``metrics.csv`` that every run has; ``sigma/<layer>`` and
 #: ``mu/<layer>`` (mean σ and mean |μ| of each noisy layer) follow them.
@@ -190,6 +196,38 @@ def _save_checkpoint(directory: Path, agent, buffer, state: dict) -> None:
     run_folder.save_checkpoint(directory, write, state)
 
 
+def _save_best(directory: Path, agent, state: dict, selection: dict) -> None:
+    """The agent (no replay) and ``selection.json`` as a verified checkpoint in ``best/``."""
+
+    def write(folder: Path) -> None:
+        agent.save(folder)
+        (folder / run_folder.SELECTION).write_text(json.dumps(selection, indent=1))
+
+    run_folder.save_checkpoint(directory, write, state)
+
+
+_BEST_FILES = run_folder.EXPORTED_FILES + (run_folder.SELECTION,)
+
+
+def _best_so_far(out: Path, run_id: str):
+    """The verified checkpoint of the run's best agent when resuming and its selection, or
+    ``(None, None)`` when there is none yet.  A damaged ``best/``, or one of another run, is
+    refused, not overwritten."""
+    try:
+        best = run_folder.find_checkpoint(out, _BEST_FILES, name=run_folder.BEST)
+        selection = run_folder.read_selection(best)
+        other_run = run_folder.read_state(best)["run_id"] != run_id
+    except FileNotFoundError:
+        return None, None
+    except ValueError as error:
+        raise ValueError(f"resume: the best agent's checkpoint is damaged ({error}); move "
+                         f"{str(out / run_folder.BEST)!r} away to resume") from None
+    if other_run:
+        raise ValueError(f"resume: {str(best)!r} holds the best agent of another run (run ids "
+                         f"differ); move it away to resume")
+    return best, selection
+
+
 def load_run_state(run_directory) -> dict:
     """The ``state.json`` of a run's checkpoint (config as a dict, env id, env arguments,
     counters), verified against the checkpoint's manifest and validated."""
@@ -197,6 +235,26 @@ def load_run_state(run_directory) -> dict:
     checkpoint = run_folder.find_checkpoint(run_directory, run_folder.EXPORTED_FILES)
     state = run_folder.read_state(checkpoint)
     return dict(state, config=state["config"].to_dict())
+
+
+def load_agent(run_directory, which=None):
+    """The trained agent of a run (or an exported agent), ready to act: ``which="best"`` (the
+    default in a run folder) is the agent of its best evaluation (``best/``), ``"last"`` its
+    latest checkpoint.  Verified before loading.  Returns ``(agent, selection, state)``:
+    ``selection`` says which agent it is (``which``, ``step``, ``eval_return``), ``state`` is
+    the checkpoint's validated ``state.json`` (config, env id, env arguments, counters)."""
+    from .agent import Agent
+
+    checkpoint, selection = run_folder.find_agent(run_directory, which)
+    state = run_folder.read_state(checkpoint)
+    env = make_env(state["env_id"], env_kwargs=state["env_kwargs"])
+    try:
+        space = env.observation_space
+        agent = Agent(state["config"], space.shape, env.action_space.n, space.dtype)
+    finally:
+        env.close()
+    run_folder.load_checkpoint(checkpoint, agent, verify=False)  # verified by find_agent
+    return agent, selection, state
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -321,6 +379,7 @@ def train(
             raise ValueError(f"resume: the checkpoint in {str(checkpoint)!r} belongs to another "
                              f"run than {str(out / run_folder.MARKER)!r} (run ids differ)")
     env_kwargs = _check_train_arguments(config, env_id, env_kwargs, resume, saved)
+    best_checkpoint, best = (None, None) if saved is None else _best_so_far(out, saved["run_id"])
     env = make_env(env_id, training=True, env_kwargs=env_kwargs)
 
     import keras
@@ -335,10 +394,12 @@ def train(
         if checkpoint.name != "checkpoint":  # a crash mid-swap: move the copy back first
             checkpoint = run_folder.find_checkpoint(out, recover=True)
         run_folder.load_checkpoint(checkpoint, agent, buffer, verify=False)  # verified above
+        if best_checkpoint is not None and best_checkpoint.name != run_folder.BEST:
+            run_folder.find_checkpoint(out, _BEST_FILES, recover=True, name=run_folder.BEST)
     eval_envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(config.eval_episodes)]
     vector_env = VectorAtari(env_id, config.num_envs) if config.num_envs > 1 else None
     marker = run_folder.start_run_folder(out, mode)  # the first write
-    loop = _Loop(config, env_id, env_kwargs, out, agent, buffer, eval_envs, saved,
+    loop = _Loop(config, env_id, env_kwargs, out, agent, buffer, eval_envs, saved, best,
                  marker["run_id"], progress, tensorboard)
     try:
         if vector_env is None:
@@ -358,7 +419,7 @@ class _Loop:
     """The training loop's state and its periodic work (see the module docstring)."""
 
     def __init__(self, config, env_id, env_kwargs, out, agent, buffer, eval_envs, saved,
-                 run_id, progress, tensorboard):
+                 best, run_id, progress, tensorboard):
         self.config, self.env_id, self.env_kwargs, self.out = config, env_id, env_kwargs, out
         self.agent, self.buffer, self.eval_envs, self.run_id = agent, buffer, eval_envs, run_id
         self.step = self.episode = self.evaluation = 0
@@ -379,6 +440,7 @@ class _Loop:
                         desc=f"{env_id} seed {config.seed}", unit="step", mininterval=1.0)
         self.stops = StopRequests()
         self.saved_state = None  # the state of the last checkpoint written
+        self.best = best  # the selection of best/, the best agent so far (None: none yet)
 
     # ------------------------------------------------------------------ rows
     def state(self) -> dict:
@@ -422,6 +484,10 @@ class _Loop:
         self.write_row(eval_return=float(greedy.mean()), eval_return_std=float(greedy.std()),
                        eval_return_noisy=float(noisy.mean()))
         self.evaluation += 1
+        if self.best is None or greedy.mean() >= self.best["eval_return"]:
+            # The best agent so far is kept in best/ (ties: the later, longer-trained one).
+            self.best = run_folder.selection_for("best", self.step, greedy.mean())
+            _save_best(self.out / run_folder.BEST, self.agent, self.state(), self.best)
         self.bar.set_postfix(eval=f"{greedy.mean():.1f}", refresh=False)
 
     def save_checkpoint(self) -> None:
@@ -444,7 +510,7 @@ class _Loop:
             elif not self.per_episode_noise:
                 agent.reset_noise()  # warm-up: same noise rhythm as training
         if step % config.target_update_period == 0:
-            agent.sync_target()
+            agent.sync_target(config.target_update_tau)
         if step % config.eval_period == 0:
             self.run_evaluation()
         if step % config.checkpoint_period == 0:

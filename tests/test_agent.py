@@ -663,3 +663,28 @@ def test_load_of_a_sound_checkpoint_restores_the_full_state(tmp_path, trained):
     assert_unchanged(expected["optimizer"], other.optimizer)
     assert other.train_steps == trained.train_steps
     assert other.rng.bit_generator.state == trained.rng.bit_generator.state
+
+
+def test_soft_target_update_moves_tau_of_the_way_and_leaves_the_noise():
+    agent = make_agent()
+    for _ in range(3):
+        agent.train_step(random_batch())
+    target = [v.numpy().copy() for v in agent.target.trainable_variables]
+    online = [v.numpy().copy() for v in agent.online.trainable_variables]
+    noise = [v.numpy().copy() for v in agent.target.non_trainable_variables]
+    agent.sync_target(0.25)
+    for after, t, o in zip(agent.target.trainable_variables, target, online):
+        np.testing.assert_allclose(after.numpy(), 0.25 * o + 0.75 * t, rtol=1e-5, atol=1e-6)
+    for before, variable in zip(noise, agent.target.non_trainable_variables):
+        np.testing.assert_array_equal(before, variable.numpy())
+
+
+@pytest.mark.parametrize("tau", [0, -0.1, 1.5, float("nan"), True, "0.5", None])
+def test_bad_input_sync_target_tau_is_refused_before_any_change(tau):
+    agent = make_agent()
+    agent.train_step(random_batch())
+    before = [v.numpy().copy() for v in agent.target.variables]
+    with pytest.raises(ValueError, match="tau"):
+        agent.sync_target(tau)
+    for value, variable in zip(before, agent.target.variables):
+        np.testing.assert_array_equal(value, variable.numpy())

@@ -50,6 +50,8 @@ def test_evaluate_a_run_without_checkpoint_is_exit_code_2(capsys, tmp_path):
 
     start_run_folder(tmp_path, "new")  # a run stopped before its first checkpoint
     code, _, err = run_main(["evaluate", "--run", str(tmp_path)], capsys)
+    assert code == 2 and "no best agent" in err and "--which last" in err
+    code, _, err = run_main(["evaluate", "--run", str(tmp_path), "--which", "last"], capsys)
     assert code == 2 and "no checkpoint" in err
 
 
@@ -63,6 +65,14 @@ def test_train_evaluate_video_and_plot_smoke(capsys, tmp_path):
                              str(video)], capsys)
     assert code == 0 and "mean return" in out
     assert video.exists() and video.stat().st_size > 1_000
+    assert "agent: the best of" in out  # evaluate says which agent it plays
+    code, out, _ = run_main(["evaluate", "--run", str(run), "--episodes", "1", "--which", "last"],
+                            capsys)
+    assert code == 0 and "agent: the last of" in out and "(step 300)" in out
+    code, out, _ = run_main(["summary", "--run", str(run)], capsys)
+    assert code == 0 and "best evaluation:" in out and "last evaluation:" in out
+    code, _, err = run_main(["summary", "--run", str(run), "--threshold", "nan"], capsys)
+    assert code == 2 and "threshold" in err
     code, out, _ = run_main(["plot", "--run", str(run)], capsys)
     assert code == 0
     assert (run / "learning_curve.png").stat().st_size > 1_000
@@ -98,10 +108,13 @@ def test_atari_run_exports_evaluates_against_random_and_records_a_video(capsys, 
                            "--no-progress", "--total-steps", "250", "--batch-size", "8"],
                           capsys)
     assert code == 0
-    code, out, _ = run_main(["export", "--run", str(run), "--out", str(shipped)], capsys)
-    assert code == 0 and "exported" in out
+    code, _, err = run_main(["export", "--run", str(run), "--out", str(shipped)], capsys)
+    assert code == 2 and "no best agent" in err  # 250 steps: no evaluation yet
+    code, out, _ = run_main(["export", "--run", str(run), "--out", str(shipped), "--which",
+                             "last"], capsys)
+    assert code == 0 and "exported" in out and "the last of" in out
     assert sorted(p.name for p in (shipped / "checkpoint").iterdir()) == [
-        "MANIFEST.json", "agent.json", "online.weights.h5", "state.json"]
+        "MANIFEST.json", "agent.json", "online.weights.h5", "selection.json", "state.json"]
     assert (shipped / "metrics.csv").exists()
     video = shipped / "video.mp4"
     code, out, _ = run_main(["evaluate", "--run", str(shipped), "--episodes", "1", "--random",
@@ -262,8 +275,13 @@ CLI_BAD_INPUTS = [
     ("evaluate, missing manifest", lambda root: (root / "export/checkpoint/MANIFEST.json")
      .unlink(), ["evaluate", "--run", E], "MANIFEST.json"),
     ("evaluate, module env id", edit_state("env_id", "os:CartPole-v1"),
-     ["evaluate", "--run", R], "state.json"),
-    ("evaluate, negative step", edit_state("step", -1), ["evaluate", "--run", R], "step"),
+     ["evaluate", "--run", R, "--which", "last"], "state.json"),
+    ("evaluate, negative step", edit_state("step", -1),
+     ["evaluate", "--run", R, "--which", "last"], "step"),
+    ("evaluate, damaged best agent", lambda root: flip(root / "run/best/online.weights.h5"),
+     ["evaluate", "--run", R], "online.weights.h5"),
+    ("evaluate, last of an export of the best", nothing,
+     ["evaluate", "--run", E, "--which", "last"], "which"),
     ("evaluate, zero episodes", nothing, ["evaluate", "--run", R, "--episodes", "0"],
      "--episodes"),
     ("evaluate, zero random episodes", nothing,
@@ -282,7 +300,11 @@ CLI_BAD_INPUTS = [
     ("export over an export", nothing, ["export", "--run", R, "--out", E], "--overwrite"),
     ("export onto its run", nothing, ["export", "--run", R, "--out", R], "differ"),
     ("export a damaged run", lambda root: flip(root / "run/checkpoint/agent.json"),
+     ["export", "--run", R, "--out", "{tmp}/new", "--which", "last"], "agent.json"),
+    ("export a damaged best agent", lambda root: flip(root / "run/best/agent.json"),
      ["export", "--run", R, "--out", "{tmp}/new"], "agent.json"),
+    ("export, which of neither", nothing,
+     ["export", "--run", R, "--out", "{tmp}/new", "--which", "median"], "--which"),
     ("export a foreign folder", foreign, ["export", "--run", M, "--out", "{tmp}/new"],
      "run folder"),
     ("plot a foreign folder", foreign, ["plot", "--run", M], "run folder"),

@@ -106,7 +106,8 @@ MORE_BAD_FIELDS = [
     ("huber_delta", -1), ("priority_eps", 0.0), ("sigma0", INF), ("sigma0", NAN),
     ("sigma0", True), ("learning_rate_end", NAN), ("learning_rate_end", True),
     ("learning_rate_end", INF), ("stop_at_return", NAN), ("stop_at_return", True),
-    ("stop_at_return", -INF),
+    ("stop_at_return", -INF), ("target_update_tau", 0.0), ("target_update_tau", 1.01),
+    ("target_update_tau", NAN), ("target_update_tau", True), ("target_update_tau", "1"),
 ]
 
 

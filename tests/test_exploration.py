@@ -39,8 +39,11 @@ def test_every_ablation_is_the_base_config_with_one_field_changed():
 
 def test_cartpole_trials_compare_noisy_and_epsilon_greedy_over_the_same_seeds():
     trials = exploration.cartpole_trials(range(5), total_steps=100_000)
-    assert [t.group for t in trials] == ["noisynet"] * 5 + ["epsilon-greedy"] * 5
-    assert [t.config.noisy for t in trials] == [True] * 5 + [False] * 5
+    assert [t.group for t in trials] == (["noisynet"] * 5 + ["noisynet-every-layer"] * 5
+                                         + ["epsilon-greedy"] * 5)
+    assert [t.config.noisy for t in trials] == [True] * 10 + [False] * 5
+    assert [t.config.noisy_hidden for t in trials] == [False] * 5 + [True] * 5 + [False] * 5
+    assert [t.config.seed for t in trials] == list(range(5)) * 3
     assert trials[0].config.eval_period == 5_000  # 20 evaluations
     assert exploration.cartpole_config().replace(checkpoint_period=10_000) == Config()
 
@@ -88,7 +91,7 @@ def test_plot_first_goal_draws_every_group(tmp_path):
 
 
 def test_plot_bands_and_signal_to_noise_from_real_runs(tmp_path):
-    config = Config.small(total_steps=300, eval_period=100, eval_episodes=1)
+    config = Config.small(total_steps=300, eval_period=100, eval_episodes=1, noisy_hidden=True)
     directories = []
     for seed in (0, 1):
         run = nh.train(config.replace(seed=seed), out=tmp_path / f"seed{seed}", progress=False,

@@ -66,3 +66,12 @@ def test_atari_learning_curve_shows_true_game_scores_not_clipped_life_returns():
     assert list(training.get_ydata()) == [900.0]
     assert ax.get_ylabel() == "score"
     plt.close("all")
+
+
+def test_learning_curve_stars_the_best_agent_when_given():
+    ax = nh.plot_learning_curve(metrics(), best=dict(which="best", step=40, eval_return=30.0))
+    star = [line for line in ax.get_lines() if line.get_label().startswith("best agent")]
+    assert len(star) == 1
+    assert star[0].get_label() == "best agent (best/): 30.0 at step 40"
+    np.testing.assert_array_equal(star[0].get_xdata(), [40])
+    plt.close("all")

@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 
+import numpy as np
 import pytest
 
 import noisy_helpers as nh
@@ -384,10 +385,11 @@ def test_bad_input_export_over_foreign_files_or_an_export_is_refused(trained, tm
     verify_checkpoint(first / "checkpoint", run_folder.EXPORTED_FILES)
 
 
-def test_bad_input_export_of_a_damaged_run_writes_nothing(run_copy, tmp_path):
-    flip_bytes(run_copy / "checkpoint" / "online.weights.h5")
+@pytest.mark.parametrize("which, folder", [("last", "checkpoint"), ("best", "best")])
+def test_bad_input_export_of_a_damaged_run_writes_nothing(run_copy, tmp_path, which, folder):
+    flip_bytes(run_copy / folder / "online.weights.h5")
     with pytest.raises(ValueError, match="online.weights.h5"):
-        run_folder.export_agent(run_copy, tmp_path / "agent")
+        run_folder.export_agent(run_copy, tmp_path / "agent", which=which)
     assert not (tmp_path / "agent").exists()
 
 
@@ -412,3 +414,121 @@ def test_agent_load_alone_verifies_a_checkpoints_manifest(run_copy):
     agent, _ = fresh_agent_and_buffer_of(run_copy)
     assert_refused_unchanged(agent, lambda a: a.load(run_copy / "checkpoint", weights_only=True),
                              ValueError, r"online\.weights\.h5.*SHA-256")
+
+
+# ----------------------------------------------------------------------- the best agent
+def test_training_keeps_the_best_evaluation_in_best_with_its_step_and_score(trained):
+    metrics = read_metrics(trained / "metrics.csv")
+    evals = ~np.isnan(metrics["eval_return"])
+    steps, returns = metrics["step"][evals], metrics["eval_return"][evals]
+    best = int(np.flatnonzero(returns == returns.max())[-1])
+    checkpoint, selection = run_folder.find_agent(trained, "best")
+    assert checkpoint == trained / "best"
+    assert selection == dict(which="best", step=int(steps[best]),
+                             eval_return=pytest.approx(float(returns[best])))
+    verify_checkpoint(checkpoint, run_folder.EXPORTED_FILES + (run_folder.SELECTION,))
+
+
+def test_which_last_is_the_latest_checkpoint(trained):
+    checkpoint, selection = run_folder.find_agent(trained, "last")
+    assert checkpoint == trained / "checkpoint"
+    assert selection == dict(which="last", step=300, eval_return=None)
+
+
+def test_the_best_agent_is_the_one_that_scored(tmp_path):
+    """Evaluating best/ on the evaluation's own episodes gives back its recorded score."""
+    out = tmp_path / "run"
+    config = nh.Config.small(total_steps=600, eval_period=200, checkpoint_period=600)
+    nh.train(config, "CartPole-v1", out=out, progress=False, tensorboard=False)
+    checkpoint, selection = run_folder.find_agent(out)
+    agent = nh.Agent(config, (4,), 2)
+    load_checkpoint(checkpoint, agent)
+    evaluation = selection["step"] // config.eval_period
+    seeds = [nh.training._eval_seed(config, evaluation, i) for i in range(config.eval_episodes)]
+    envs = [nh.make_env("CartPole-v1") for _ in seeds]
+    assert nh.evaluate(agent, envs, seeds).mean() == pytest.approx(selection["eval_return"])
+
+
+def test_export_says_which_agent_it_holds(trained, tmp_path):
+    best = run_folder.export_agent(trained, tmp_path / "best")
+    assert run_folder.find_agent(best)[1]["which"] == "best"
+    last = run_folder.export_agent(trained, tmp_path / "last", which="last")
+    assert run_folder.find_agent(last)[1] == dict(which="last", step=300, eval_return=None)
+    with pytest.raises(ValueError, match="is its run's last one"):
+        run_folder.find_agent(last, "best")
+
+
+@pytest.mark.parametrize("which, error", [("worst", ValueError), ("", ValueError),
+                                          (1, TypeError), (None, TypeError)])
+def test_bad_input_export_which_is_refused_before_writing(trained, tmp_path, which, error):
+    with pytest.raises(error, match="which"):
+        run_folder.export_agent(trained, tmp_path / "agent", which=which)
+    assert not (tmp_path / "agent").exists()
+
+
+def test_a_run_without_best_says_to_use_last(run_copy):
+    shutil.rmtree(run_copy / "best")
+    with pytest.raises(FileNotFoundError, match="--which last"):
+        run_folder.find_agent(run_copy)
+
+
+BAD_SELECTIONS = [
+    (lambda s: s.update(which="median"), "'which'"),
+    (lambda s: s.update(step=-1), "'step'"),
+    (lambda s: s.update(eval_return="500"), "'eval_return'"),
+    (lambda s: s.update(eval_return=float("nan")), "'eval_return'"),
+    (lambda s: s.update(extra=1), "unknown keys"),
+    (lambda s: s.pop("step"), "missing"),
+]
+
+
+@pytest.mark.parametrize("change, match", BAD_SELECTIONS)
+def test_bad_input_selection_json_is_refused_naming_the_problem(run_copy, change, match):
+    path = run_copy / "best" / run_folder.SELECTION
+    selection = json.loads(path.read_text())
+    change(selection)
+    path.write_text(json.dumps(selection))
+    with pytest.raises(ValueError, match=match):
+        run_folder.read_selection(run_copy / "best")
+
+
+def test_bad_input_damaged_best_is_refused_on_resume_and_nothing_changes(run_copy):
+    flip_bytes(run_copy / "best" / "online.weights.h5")
+    config = nh.Config.small(total_steps=600, eval_period=300, checkpoint_period=300)
+    before = tree_hashes(run_copy)
+    with pytest.raises(ValueError, match="best agent's checkpoint is damaged"):
+        nh.train(config, "CartPole-v1", out=run_copy, resume=True, progress=False,
+                 tensorboard=False)
+    assert tree_hashes(run_copy) == before
+
+
+def test_resume_keeps_the_best_so_far_unless_a_later_evaluation_ties_or_beats_it(run_copy):
+    selection = json.loads((run_copy / "best" / run_folder.SELECTION).read_text())
+    selection["eval_return"] = 1e9  # unbeatable: resumed training must not replace it
+    rewrite_with_manifest(run_copy / "best", run_folder.SELECTION, json.dumps(selection))
+    config = nh.Config.small(total_steps=600, eval_period=300, checkpoint_period=300)
+    nh.train(config, "CartPole-v1", out=run_copy, resume=True, progress=False,
+             tensorboard=False)
+    assert run_folder.find_agent(run_copy)[1]["eval_return"] == 1e9
+
+
+def rewrite_with_manifest(folder, name, text):
+    """Replace one file of a checkpoint and its manifest entry (a consistent, foreign edit)."""
+    path = folder / name
+    path.write_text(text)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"][name] = dict(bytes=path.stat().st_size,
+                                   sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_bad_input_best_of_another_run_is_refused_on_resume_and_nothing_changes(run_copy):
+    state = json.loads((run_copy / "best" / "state.json").read_text())
+    state["run_id"] = "0" * 32
+    rewrite_with_manifest(run_copy / "best", "state.json", json.dumps(state))
+    config = nh.Config.small(total_steps=600, eval_period=300, checkpoint_period=300)
+    before = tree_hashes(run_copy)
+    with pytest.raises(ValueError, match="another run"):
+        nh.train(config, "CartPole-v1", out=run_copy, resume=True, progress=False,
+                 tensorboard=False)
+    assert tree_hashes(run_copy) == before
