@@ -86,30 +86,23 @@ def _ours_done(out: Path, config) -> bool:
 def run_ours(job: dict) -> dict:
     """Train (or resume, or reuse) one seed of ours; evaluate its best agent afresh."""
     _one_thread()
-    from noisy_helpers import Config, read_metrics, summarise_evaluations, train
-    from noisy_helpers.run_folder import find_agent, load_checkpoint, read_state
+    from noisy_helpers import Config, load_agent, read_metrics, summarise_evaluations, train
+    from noisy_helpers.run_folder import find_checkpoint, read_state
+    from noisy_helpers.training import evaluate, make_env
 
     config = Config.from_dict(job["config"])
     out = Path(job["out"])
     if not _ours_done(out, config):
-        resume = False
-        try:
-            from noisy_helpers.run_folder import find_checkpoint
-
-            resume = read_state(find_checkpoint(out))["config"].replace(
-                total_steps=config.total_steps) == config
+        try:  # a run of this config stopped early: continue it
+            saved = read_state(find_checkpoint(out))["config"]
+            resume = saved.replace(total_steps=config.total_steps) == config
         except (FileNotFoundError, ValueError):
-            pass
+            resume = False
         train(config, env_id="CartPole-v1", out=out, resume=resume, overwrite=not resume,
               progress=False, tensorboard=False)
     summary = summarise_evaluations(read_metrics(out / "metrics.csv"), THRESHOLD)
-    from noisy_helpers import Agent
-    from noisy_helpers.training import evaluate, make_env
-
-    checkpoint, selection = find_agent(out, "best")
+    agent, selection, _ = load_agent(out, "best")  # verified before loading
     envs = [make_env("CartPole-v1") for _ in range(EVAL_EPISODES)]
-    agent = Agent(config, envs[0].observation_space.shape, envs[0].action_space.n)
-    load_checkpoint(checkpoint, agent, verify=False)  # verified by find_agent
     fresh = evaluate(agent, envs, [CHECK_SEED + i for i in range(EVAL_EPISODES)])
     return dict(summary, best_agent_step=selection["step"], best_fresh=float(fresh.mean()))
 
