@@ -73,16 +73,6 @@ def _one_thread() -> None:
 
 
 # ------------------------------------------------------------------------------------- ours
-def _ours_done(out: Path, config) -> bool:
-    from noisy_helpers.run_folder import find_checkpoint, read_state
-
-    try:
-        state = read_state(find_checkpoint(out))
-    except (FileNotFoundError, ValueError):
-        return False
-    return state["step"] >= config.total_steps and state["config"] == config
-
-
 def run_ours(job: dict) -> dict:
     """Train (or resume, or reuse) one seed of ours; evaluate its best agent afresh."""
     _one_thread()
@@ -92,12 +82,14 @@ def run_ours(job: dict) -> dict:
 
     config = Config.from_dict(job["config"])
     out = Path(job["out"])
-    if not _ours_done(out, config):
-        try:  # a run of this config stopped early: continue it
-            saved = read_state(find_checkpoint(out))["config"]
-            resume = saved.replace(total_steps=config.total_steps) == config
-        except (FileNotFoundError, ValueError):
-            resume = False
+    try:
+        saved = read_state(find_checkpoint(out))
+    except (FileNotFoundError, ValueError):
+        saved = None  # no run, or not a usable one: train afresh
+    done = saved is not None and saved["step"] >= config.total_steps and saved["config"] == config
+    if not done:  # a run of this config that stopped early is continued
+        resume = saved is not None and saved["config"].replace(
+            total_steps=config.total_steps) == config
         train(config, env_id="CartPole-v1", out=out, resume=resume, overwrite=not resume,
               progress=False, tensorboard=False)
     summary = summarise_evaluations(read_metrics(out / "metrics.csv"), THRESHOLD)

@@ -93,11 +93,10 @@ def plot_noise(metrics: dict, ax=None, title: str = "Mean σ of each noisy layer
 def read_best(run_directory):
     """The selection of a run's best agent (``best/selection.json``: ``step``,
     ``eval_return``), verified, or None when the run has no ``best/`` yet."""
-    from .run_folder import BEST, EXPORTED_FILES, SELECTION, find_checkpoint, read_selection
+    from .run_folder import BEST, BEST_FILES, find_checkpoint, read_selection
 
     try:
-        return read_selection(find_checkpoint(run_directory, EXPORTED_FILES + (SELECTION,),
-                                              name=BEST))
+        return read_selection(find_checkpoint(run_directory, BEST_FILES, name=BEST))
     except FileNotFoundError:
         return None
 

@@ -54,7 +54,7 @@ __all__ = [
     "save_checkpoint", "find_checkpoint", "verify_checkpoint", "read_state", "load_checkpoint",
     "check_env_id", "check_env_kwargs", "MetricsFile", "read_metrics", "export_agent",
     "write_file", "fsync_file", "fsync_directory", "require_run_folder", "read_selection",
-    "find_agent", "selection_for", "check_which", "BEST", "SELECTION",
+    "find_agent", "selection_for", "check_which", "BEST", "SELECTION", "BEST_FILES",
 ]
 
 MARKER = "run.json"
@@ -74,6 +74,8 @@ _KINDS = ("run", "export")
 CHECKPOINT_FILES = ("agent.json", "online.weights.h5", "target.weights.h5", "optimizer.npz",
                     "noise.npz", "replay.npz", "state.json")
 EXPORTED_FILES = ("agent.json", "online.weights.h5", "state.json")
+#: The files of the best agent's checkpoint (``best/``): an exported agent's and its selection.
+BEST_FILES = EXPORTED_FILES + (SELECTION,)
 _HASH_CHUNK = 1 << 20
 
 
@@ -422,7 +424,7 @@ def find_agent(directory, which=None) -> tuple:
         return checkpoint, selection
     which = which or "best"
     if which == "best":
-        checkpoint = find_checkpoint(directory, EXPORTED_FILES + (SELECTION,), name=BEST)
+        checkpoint = find_checkpoint(directory, BEST_FILES, name=BEST)
         return checkpoint, read_selection(checkpoint)
     checkpoint = find_checkpoint(directory, EXPORTED_FILES)
     return checkpoint, selection_for("last", read_state(checkpoint)["step"], None)

@@ -184,29 +184,21 @@ def random_policy_returns(envs, seeds, seed: int = 0) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- checkpoints
-def _save_checkpoint(directory: Path, agent, buffer, state: dict) -> None:
-    """The agent, the replay and ``state`` as a verified checkpoint (see
+def _save_checkpoint(directory: Path, agent, state: dict, buffer=None,
+                     selection: dict | None = None) -> None:
+    """The agent, ``state`` and the replay (a training checkpoint) or ``selection.json`` (the
+    best agent, ``best/``) as a verified checkpoint (see
     :func:`~noisy_helpers.run_folder.save_checkpoint`: a crash mid-write never leaves a
     half-written checkpoint behind)."""
 
     def write(folder: Path) -> None:
         agent.save(folder)
-        np.savez(folder / "replay.npz", **buffer.state_dict())
+        if buffer is not None:
+            np.savez(folder / "replay.npz", **buffer.state_dict())
+        if selection is not None:
+            (folder / run_folder.SELECTION).write_text(json.dumps(selection, indent=1))
 
     run_folder.save_checkpoint(directory, write, state)
-
-
-def _save_best(directory: Path, agent, state: dict, selection: dict) -> None:
-    """The agent (no replay) and ``selection.json`` as a verified checkpoint in ``best/``."""
-
-    def write(folder: Path) -> None:
-        agent.save(folder)
-        (folder / run_folder.SELECTION).write_text(json.dumps(selection, indent=1))
-
-    run_folder.save_checkpoint(directory, write, state)
-
-
-_BEST_FILES = run_folder.EXPORTED_FILES + (run_folder.SELECTION,)
 
 
 def _best_so_far(out: Path, run_id: str):
@@ -214,7 +206,7 @@ def _best_so_far(out: Path, run_id: str):
     ``(None, None)`` when there is none yet.  A damaged ``best/``, or one of another run, is
     refused, not overwritten."""
     try:
-        best = run_folder.find_checkpoint(out, _BEST_FILES, name=run_folder.BEST)
+        best = run_folder.find_checkpoint(out, run_folder.BEST_FILES, name=run_folder.BEST)
         selection = run_folder.read_selection(best)
         other_run = run_folder.read_state(best)["run_id"] != run_id
     except FileNotFoundError:
@@ -395,7 +387,8 @@ def train(
             checkpoint = run_folder.find_checkpoint(out, recover=True)
         run_folder.load_checkpoint(checkpoint, agent, buffer, verify=False)  # verified above
         if best_checkpoint is not None and best_checkpoint.name != run_folder.BEST:
-            run_folder.find_checkpoint(out, _BEST_FILES, recover=True, name=run_folder.BEST)
+            run_folder.find_checkpoint(out, run_folder.BEST_FILES, recover=True,
+                                       name=run_folder.BEST)
     eval_envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(config.eval_episodes)]
     vector_env = VectorAtari(env_id, config.num_envs) if config.num_envs > 1 else None
     marker = run_folder.start_run_folder(out, mode)  # the first write
@@ -487,7 +480,8 @@ class _Loop:
         if self.best is None or greedy.mean() >= self.best["eval_return"]:
             # The best agent so far is kept in best/ (ties: the later, longer-trained one).
             self.best = run_folder.selection_for("best", self.step, greedy.mean())
-            _save_best(self.out / run_folder.BEST, self.agent, self.state(), self.best)
+            _save_checkpoint(self.out / run_folder.BEST, self.agent, self.state(),
+                             selection=self.best)
         self.bar.set_postfix(eval=f"{greedy.mean():.1f}", refresh=False)
 
     def save_checkpoint(self) -> None:
@@ -495,7 +489,7 @@ class _Loop:
         if self.summary is not None:
             self.summary.flush()
         self.saved_state = self.state()
-        _save_checkpoint(self.out / "checkpoint", self.agent, self.buffer, self.saved_state)
+        _save_checkpoint(self.out / "checkpoint", self.agent, self.saved_state, buffer=self.buffer)
 
     def after_step(self) -> None:
         """The periodic work that follows every agent step (``step`` is already counted)."""

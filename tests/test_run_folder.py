@@ -492,23 +492,30 @@ def test_bad_input_selection_json_is_refused_naming_the_problem(run_copy, change
         run_folder.read_selection(run_copy / "best")
 
 
+def resume_to_600_steps(run):
+    """Continue the trained run (300 steps) to 600, with one more evaluation."""
+    config = nh.Config.small(total_steps=600, eval_period=300, checkpoint_period=300)
+    nh.train(config, "CartPole-v1", out=run, resume=True, progress=False, tensorboard=False)
+
+
+def assert_resume_refused_unchanged(run, match):
+    """Resuming ``run`` raises ``ValueError`` matching ``match``; no file under it changed."""
+    before = tree_hashes(run)
+    with pytest.raises(ValueError, match=match):
+        resume_to_600_steps(run)
+    assert tree_hashes(run) == before
+
+
 def test_bad_input_damaged_best_is_refused_on_resume_and_nothing_changes(run_copy):
     flip_bytes(run_copy / "best" / "online.weights.h5")
-    config = nh.Config.small(total_steps=600, eval_period=300, checkpoint_period=300)
-    before = tree_hashes(run_copy)
-    with pytest.raises(ValueError, match="best agent's checkpoint is damaged"):
-        nh.train(config, "CartPole-v1", out=run_copy, resume=True, progress=False,
-                 tensorboard=False)
-    assert tree_hashes(run_copy) == before
+    assert_resume_refused_unchanged(run_copy, "best agent's checkpoint is damaged")
 
 
 def test_resume_keeps_the_best_so_far_unless_a_later_evaluation_ties_or_beats_it(run_copy):
     selection = json.loads((run_copy / "best" / run_folder.SELECTION).read_text())
     selection["eval_return"] = 1e9  # unbeatable: resumed training must not replace it
     rewrite_with_manifest(run_copy / "best", run_folder.SELECTION, json.dumps(selection))
-    config = nh.Config.small(total_steps=600, eval_period=300, checkpoint_period=300)
-    nh.train(config, "CartPole-v1", out=run_copy, resume=True, progress=False,
-             tensorboard=False)
+    resume_to_600_steps(run_copy)
     assert run_folder.find_agent(run_copy)[1]["eval_return"] == 1e9
 
 
@@ -526,9 +533,4 @@ def test_bad_input_best_of_another_run_is_refused_on_resume_and_nothing_changes(
     state = json.loads((run_copy / "best" / "state.json").read_text())
     state["run_id"] = "0" * 32
     rewrite_with_manifest(run_copy / "best", "state.json", json.dumps(state))
-    config = nh.Config.small(total_steps=600, eval_period=300, checkpoint_period=300)
-    before = tree_hashes(run_copy)
-    with pytest.raises(ValueError, match="another run"):
-        nh.train(config, "CartPole-v1", out=run_copy, resume=True, progress=False,
-                 tensorboard=False)
-    assert tree_hashes(run_copy) == before
+    assert_resume_refused_unchanged(run_copy, "another run")

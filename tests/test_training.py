@@ -267,10 +267,11 @@ def test_metrics_are_on_disk_when_a_checkpoint_is(tmp_path, monkeypatch):
     seen = []
     original = training._save_checkpoint
 
-    def save_and_read(directory, agent, buffer, state):
-        rows = (directory.parent / "metrics.csv").read_text().strip().splitlines()
-        seen.append((state["step"], int(rows[-1].split(",")[0])))
-        original(directory, agent, buffer, state)
+    def save_and_read(directory, agent, state, buffer=None, selection=None):
+        if buffer is not None:  # a training checkpoint, not best/
+            rows = (directory.parent / "metrics.csv").read_text().strip().splitlines()
+            seen.append((state["step"], int(rows[-1].split(",")[0])))
+        original(directory, agent, state, buffer=buffer, selection=selection)
 
     monkeypatch.setattr(training, "_save_checkpoint", save_and_read)
     nh.train(small(), "CartPole-v1", out=tmp_path / "run", progress=False, tensorboard=False)
