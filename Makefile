@@ -13,9 +13,9 @@ STAMP  := $(VENV)/.installed
 DEMO_STEPS ?= 50000
 DEMO_DIR   := runs/demo
 
-.PHONY: test demo unit notebooks bench bench-cartpole faults exploration lab clean-notebooks check-notebooks clean
+.PHONY: test demo unit notebooks fresh-folder bench bench-cartpole faults exploration lab clean-notebooks check-notebooks clean
 
-test: check-notebooks unit notebooks
+test: check-notebooks unit notebooks fresh-folder
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ unit: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/
+
+# Notebooks 04, 05 and 06 alone in an empty folder, with the package from a wheel in a fresh
+# virtual environment and their assets fetched from a file:// URL of this clone (CI budgets).
+fresh-folder: $(STAMP)
+	CI=true PYTHON=$(BIN)/python bash tools/fresh_folder.sh
 
 # Speed against the original notebook: replay (sum tree) and the training step; Atari: bytes
 # per transition of the frame replay, and the training loop's throughput.

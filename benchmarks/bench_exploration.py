@@ -25,7 +25,9 @@ reaches the goal, with its noise held for the episode or redrawn every step
 (20 networks x 2,000 noise draws a point).
 
 Writes ``benchmarks/results/exploration/``: each study's ``results.csv`` (one row
-per run) and the figures, and prints, for each setting, the first size at which
+per run), the figures, and ``runs/<study>/``: each run's ``metrics.csv`` and
+``result.json`` (``exploration.export_runs``), from which notebook 06 draws its figures
+when the runs themselves are not on disk, and prints, for each setting, the first size at which
 fewer than half of the seeds found the goal, and how many runs had an
 untrained network whose greedy policy (μ only) already reached it.
 """
@@ -125,6 +127,10 @@ def main(argv=None) -> int:
     for study, (trials, budget) in study_plan(args.quick).items():
         rows[study] = nh.run_trials(trials, args.runs / study, workers=args.workers)
         shutil.copyfile(args.runs / study / "results.csv", args.results / f"{study}.csv")
+        # The compact copy notebook 06 draws from when the runs are not on disk (this
+        # script's own output: the previous copy is replaced).
+        shutil.rmtree(args.results / "runs" / study, ignore_errors=True)
+        exploration.export_runs(args.runs / study, args.results / "runs" / study)
 
     for study in ("deep_sea", "deep_sea_randomized"):
         trials, budget = study_plan(args.quick)[study]

@@ -301,9 +301,10 @@ class Agent:
         self.sync_target()
         learning_rate = config.learning_rate
         if config.learning_rate_end is not None:
-            # Linear decay over the run's gradient steps (the optimizer counts them).
-            updates = max(1, (config.total_steps - config.learning_starts)
-                          // config.train_frequency)
+            # Linear decay over the gradient steps up to learning_rate_decay_steps (default:
+            # the whole run), then constant (the optimizer counts the gradient steps).
+            horizon = config.learning_rate_decay_steps or config.total_steps
+            updates = max(1, (horizon - config.learning_starts) // config.train_frequency)
             learning_rate = keras.optimizers.schedules.PolynomialDecay(
                 config.learning_rate, updates, end_learning_rate=config.learning_rate_end
             )

@@ -52,6 +52,7 @@ _SMALL_ATARI = dict(total_steps=600, buffer_size=1_000, learning_starts=200,
                     target_update_period=200, eval_period=300, eval_episodes=1,
                     checkpoint_period=300)
 _OPTIONAL_NUMBERS = {"learning_rate_end", "stop_at_return"}  # Config fields that may be None
+_OPTIONAL_INTS = {"learning_rate_decay_steps"}
 
 
 def _json_object(text: str) -> dict:
@@ -70,6 +71,12 @@ def _float_or_none(text: str):
     if text.strip().lower() == _NONE:
         return _NONE
     return float(text)
+
+
+def _int_or_none(text: str):
+    if text.strip().lower() == _NONE:
+        return _NONE
+    return int(text)
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -92,6 +99,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         elif field.name in _OPTIONAL_NUMBERS:  # "none" switches it off
             group.add_argument(_flag(field.name), type=_float_or_none, default=None,
                                metavar="FLOAT|none", help=help_text)
+        elif field.name in _OPTIONAL_INTS:
+            group.add_argument(_flag(field.name), type=_int_or_none, default=None,
+                               metavar="INT|none", help=help_text)
         else:
             kind = int if isinstance(default, int) else float
             group.add_argument(_flag(field.name), type=kind, default=None,

@@ -117,6 +117,10 @@ class Config:
     gradient steps (None: constant).  Not in the papers: a smaller step late in training
     makes it less likely that a policy which balances the pole unlearns it."""
 
+    learning_rate_decay_steps: int | None = None
+    """Environment steps by which the step size has fallen (linearly) to
+    ``learning_rate_end``; it stays there afterwards.  None: the whole run (``total_steps``)."""
+
     adam_epsilon: float = 1.5e-4
     """Adam's ε, as in Rainbow (Hessel et al. 2018); larger than Keras' 1e-7, it damps the
     steps of weights whose gradients are tiny."""
@@ -250,6 +254,9 @@ class Config:
         _check(self.learning_rate_end is None or (
             _is_number(self.learning_rate_end) and self.learning_rate_end > 0),
             "learning_rate_end", self.learning_rate_end, "None or a finite number > 0")
+        _check(self.learning_rate_decay_steps is None or (
+            _is_int(self.learning_rate_decay_steps) and self.learning_rate_decay_steps >= 1),
+            "learning_rate_decay_steps", self.learning_rate_decay_steps, "None or an int >= 1")
         _check(self.stop_at_return is None or _is_number(self.stop_at_return), "stop_at_return",
                self.stop_at_return, "None or a finite number")
 

@@ -8,6 +8,8 @@ and the benchmark run (and share, through the runner's cache) the very same runs
   changes one field of it (:func:`~noisy_helpers.sweep`).
 * :func:`deep_sea_trials`, :func:`cartpole_trials`: the study's trials.
 * :func:`plot_first_goal`, :func:`plot_bands`, :func:`plot_signal_to_noise`: its figures.
+* :func:`export_runs`: the compact copy of a study's runs that is committed, from which
+  the notebook draws its figures when the runs are not on disk.
 """
 
 from __future__ import annotations
@@ -19,15 +21,20 @@ import numpy as np
 
 from .config import Config
 from .deep_sea import DEEP_SEA_ID
-from .experiments import sweep
+from .experiments import read_results, sweep
 from .plotting import _axes, noisy_layer_names
 
 __all__ = [
     "GOAL_RETURN", "ABLATIONS", "deep_sea_config", "deep_sea_trials", "cartpole_config",
     "cartpole_trials", "first_goal_summary", "plot_first_goal", "plot_bands",
     "plot_signal_to_noise", "signal_to_noise", "untrained_greedy_finds_goal",
-    "untrained_goal_probability", "plot_untrained_goal_probability",
+    "untrained_goal_probability", "plot_untrained_goal_probability", "export_runs",
+    "EXPORTED_FILES",
 ]
+
+#: What :func:`export_runs` keeps of each run: all that the study's figures and the
+#: runner's cache read (no weights).
+EXPORTED_FILES = ("metrics.csv", "result.json")
 
 #: A DeepSea episode whose return reaches this found the goal (the goal's +1 minus at
 #: most 0.01 of move costs; every other episode returns <= 0).
@@ -364,3 +371,32 @@ def plot_signal_to_noise(directories, ax=None):
     ax.set_ylabel("mean |μ| / mean σ")
     ax.legend(fontsize=8)
     return ax
+
+
+def export_runs(runs, out) -> int:
+    """Copy the compact part of the study in ``runs`` (its ``results.csv`` and, for each run
+    it lists, :data:`EXPORTED_FILES`) into ``out``, which must not exist yet; return the runs copied.
+
+    ``nh.run_trials`` takes a run whose ``result.json`` matches its trial as finished, so a
+    copy of ``out`` read as a study's folder draws every figure without training.  The copy
+    is written beside ``out`` and renamed into place when complete."""
+    import shutil
+    import tempfile
+
+    runs, out = Path(runs), Path(out)
+    if not (runs / "results.csv").is_file():
+        raise ValueError(f"runs must be a study folder with a results.csv, got {str(runs)!r}")
+    if out.exists():
+        raise ValueError(f"out must not exist yet (it is never overwritten), got {str(out)!r}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.partial-") as tmp:
+        staged = Path(tmp) / "runs"
+        staged.mkdir()
+        shutil.copyfile(runs / "results.csv", staged / "results.csv")
+        names = [row["name"] for row in read_results(runs / "results.csv")]
+        for name in names:  # the runs of results.csv only, not older ones left in the folder
+            (staged / name).mkdir(parents=True)
+            for file in EXPORTED_FILES:
+                shutil.copyfile(runs / name / file, staged / name / file)
+        staged.rename(out)
+    return len(names)

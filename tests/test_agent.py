@@ -181,6 +181,18 @@ def test_learning_rate_falls_linearly_to_its_end_value_over_the_run():
     assert float(constant.optimizer.learning_rate) == pytest.approx(1e-3)
 
 
+def test_learning_rate_reaches_its_end_value_at_learning_rate_decay_steps_then_stays():
+    # Config.small: learning starts after 100 steps, one update per step; decay over steps
+    # 100..300 is 200 updates: after 100 of them halfway, after 200 and more at the end.
+    agent = make_agent(learning_rate=1e-3, learning_rate_end=1e-4, learning_rate_decay_steps=300)
+    for _ in range(100):
+        agent.train_step(random_batch())
+    assert float(agent.optimizer.learning_rate) == pytest.approx(5.5e-4, rel=1e-3)
+    for _ in range(150):
+        agent.train_step(random_batch())
+    assert float(agent.optimizer.learning_rate) == pytest.approx(1e-4, rel=1e-3)
+
+
 def test_act_batch_is_greedy_per_row_for_a_noisy_agent_and_epsilon_greedy_otherwise():
     observations = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
     noisy = make_agent()

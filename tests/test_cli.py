@@ -96,6 +96,16 @@ def test_learning_rate_end_none_switches_the_decay_off():
     assert _config_from(args, Config()).learning_rate_end == 1e-5
 
 
+def test_learning_rate_decay_steps_takes_an_int_or_none():
+    from noisy_helpers.cli import _config_from
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "--out", "x", "--learning-rate-decay-steps", "30000"])
+    assert _config_from(args, Config()).learning_rate_decay_steps == 30_000
+    args = parser.parse_args(["train", "--out", "x", "--learning-rate-decay-steps", "none"])
+    assert _config_from(args, Config()).learning_rate_decay_steps is None
+
+
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "noisy_helpers", "--help"],
                             capture_output=True, text=True, timeout=120)

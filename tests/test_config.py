@@ -108,6 +108,9 @@ MORE_BAD_FIELDS = [
     ("learning_rate_end", INF), ("stop_at_return", NAN), ("stop_at_return", True),
     ("stop_at_return", -INF), ("target_update_tau", 0.0), ("target_update_tau", 1.01),
     ("target_update_tau", NAN), ("target_update_tau", True), ("target_update_tau", "1"),
+    ("learning_rate_decay_steps", 0), ("learning_rate_decay_steps", -5),
+    ("learning_rate_decay_steps", 2.5), ("learning_rate_decay_steps", True),
+    ("learning_rate_decay_steps", "10000"), ("learning_rate_decay_steps", NAN),
 ]
 
 

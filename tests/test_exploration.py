@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 
 import noisy_helpers as nh  # noqa: E402
 from noisy_helpers import Config, exploration  # noqa: E402
+from state import tree_hashes  # noqa: E402
 
 
 def test_deep_sea_config_scales_with_the_size_and_stops_at_the_goal():
@@ -155,3 +156,60 @@ def test_held_noise_reaches_the_fixed_goal_far_more_often_than_redrawn_noise():
     result = exploration.untrained_goal_probability(16, seeds=range(6), draws=500)
     assert result["held"] > 3 * result["redrawn"]
     assert 0 <= result["redrawn"] <= result["held"] <= 1
+
+
+# ------------------------------------------------------------------ export_runs
+def _tiny_study(tmp_path):
+    trials = exploration.deep_sea_trials([3], range(2), episodes=3,
+                                         ablations=exploration.ABLATIONS[:2])
+    runs = tmp_path / "study"
+    rows = nh.run_trials(trials, runs, workers=1, progress=False)
+    return trials, runs, rows
+
+
+def test_exported_runs_hold_only_metrics_and_results_and_the_runner_reads_them_as_finished(tmp_path):
+    trials, runs, rows = _tiny_study(tmp_path)
+    (runs / "stale_run").mkdir()  # a run results.csv does not list is not exported
+    (runs / "stale_run" / "result.json").write_text("{}")
+    assert exploration.export_runs(runs, tmp_path / "exported") == len(trials)
+    files = sorted(str(p.relative_to(tmp_path / "exported")) for p in (tmp_path / "exported").rglob("*")
+                   if p.is_file())
+    assert files == sorted(["results.csv"] + [f"{t.name}/{f}" for t in trials
+                                              for f in exploration.EXPORTED_FILES])
+    again = nh.run_trials(trials, tmp_path / "exported", workers=1, progress=False)
+    assert again == rows  # nothing trained: every result read back
+
+
+@pytest.mark.parametrize("case", ["runs without results.csv", "out exists"])
+def test_bad_input_export_runs_is_refused_and_changes_nothing(tmp_path, case):
+    runs = tmp_path / "study"
+    runs.mkdir()
+    out = tmp_path / "exported"
+    if case == "out exists":
+        (runs / "results.csv").write_text("name\n")
+        out.mkdir()
+        (out / "mine.txt").write_text("keep")
+    before = tree_hashes(tmp_path)
+    with pytest.raises(ValueError, match="runs must be a study folder|out must not exist yet"):
+        exploration.export_runs(runs, out)
+    assert tree_hashes(tmp_path) == before
+
+
+def test_the_committed_runs_are_exactly_the_trials_of_the_full_study():
+    """Notebook 06 draws from benchmarks/results/exploration/runs when its runs are not on
+    disk: every trial of the full plan is there, with the result of exactly that trial (a
+    changed default would make run_trials train it again)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "benchmarks"))
+    import bench_exploration
+
+    for study, (trials, _) in bench_exploration.study_plan(quick=False).items():
+        folder = root / "benchmarks" / "results" / "exploration" / "runs" / study
+        assert [row["name"] for row in nh.read_results(folder / "results.csv")] == [t.name for t in trials]
+        for trial in trials:
+            saved = json.loads((folder / trial.name / "result.json").read_text())
+            assert saved["trial"] == trial.to_dict(), trial.name

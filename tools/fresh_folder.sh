@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The notebooks open anywhere: notebooks 04, 05 and 06 run alone in an empty folder, against
+# the package installed from a wheel into a fresh virtual environment (not editable, no
+# checkout to walk up to). Their assets (the shipped agent, the study's committed runs) come
+# through nh.assets.path, fetched from NOISY_NETS_REPO, here a file:// URL of this clone.
+# Run by `make fresh-folder` (part of `make test`, so CI runs it) with CI=true budgets.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+echo "fresh folder: building the wheel"
+"$PYTHON" -m pip wheel --quiet --no-deps --wheel-dir "$WORK/dist" "$ROOT" >/dev/null
+echo "fresh folder: installing it into a new virtual environment"
+"$PYTHON" -m venv "$WORK/venv"
+"$WORK/venv/bin/python" -m pip install -qq --progress-bar off "$WORK"/dist/noisy_helpers-*.whl \
+    "nbval>=0.11,<0.12" "pytest>=8,<10" ipykernel
+mkdir "$WORK/folder"
+cp "$ROOT"/notebooks/04_*.ipynb "$ROOT"/notebooks/05_*.ipynb "$ROOT"/notebooks/06_*.ipynb "$WORK/folder/"
+cd "$WORK/folder"
+export CI=true NOISY_NETS_REPO="file://$ROOT" NOISY_NETS_CACHE="$WORK/cache"
+# The package is the wheel's copy, and nh.assets finds no checkout around it.
+"$WORK/venv/bin/python" - <<'EOF'
+import noisy_helpers as nh
+assert "/venv/" in nh.__file__, nh.__file__
+assert nh.assets.checkout_root() is None, nh.assets.checkout_root()
+print("fresh folder: noisy_helpers from", nh.__file__)
+EOF
+"$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env ./*.ipynb
+# Notebook 06 under CI=true trains its tiny study; its full budget copies the committed runs
+# instead. That path, from this folder: the copy holds every run of the study's plan, each
+# with the result of exactly that trial, so nh.run_trials reads all of them as done.
+"$WORK/venv/bin/python" - <<'EOF'
+import json
+import shutil
+from pathlib import Path
+
+import noisy_helpers as nh
+from noisy_helpers import exploration
+
+committed = nh.assets.path("benchmarks/results/exploration") / "runs"
+shutil.copytree(committed, "runs/exploration")
+trials = exploration.cartpole_trials(range(5), 50_000)
+for trial in trials:
+    saved = json.loads(Path("runs/exploration/cartpole", trial.name, "result.json").read_text())
+    assert saved["trial"] == trial.to_dict(), trial.name
+print(f"fresh folder: the committed study copied from {committed}; its {len(trials)} CartPole runs are done")
+EOF
