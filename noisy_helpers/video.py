@@ -6,6 +6,7 @@ ffmpeg (through moviepy) one at a time, so a long episode never sits in memory.
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -48,8 +49,12 @@ def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
     fps = fps or (15 if is_atari(env_id) else env.metadata.get("render_fps") or 30)
     observation, _ = env.reset(seed=int(seed))
     frame = env.render()
-    writer = FFMPEG_VideoWriter(str(path), (frame.shape[1], frame.shape[0]), fps,
-                                pixel_format="yuv420p", logfile=None)
+    # moviepy 2 takes the pixel format; moviepy 1 (Colab's, 1.0.3) picks yuv420p itself for
+    # libx264 frames of even sizes, the format browsers and Colab play.
+    options = dict(logfile=None)
+    if "pixel_format" in inspect.signature(FFMPEG_VideoWriter).parameters:
+        options["pixel_format"] = "yuv420p"
+    writer = FFMPEG_VideoWriter(str(path), (frame.shape[1], frame.shape[0]), fps, **options)
     episode_return, step, done = 0.0, 0, False
     every = resample_every(agent.config)
     try:

@@ -114,3 +114,26 @@ def test_a_failed_install_is_one_line_naming_the_source(monkeypatch):
         _run_setup_cell(monkeypatch, installed=False, source="/no/such/folder", pip_returncode=1)
     assert str(caught.value) == ("pip could not install noisy_helpers from '/no/such/folder'; "
                                  "set NOISY_NETS_REPO")
+
+
+# ------------------------------------------------------------- Colab's runtime as it is
+#: Colab's preinstalled versions (googlecolab/backend-info, pip-freeze.txt and os-info.txt of
+#: 2026-08-19, "Upgrade to Python 3.13"): the install must keep them, TensorFlow above all.
+COLAB = {"python": "3.13.15", "tensorflow": "2.20.0", "keras": "3.13.2", "numpy": "2.1.3",
+         "gymnasium": "1.3.0", "ale-py": "0.12.1", "matplotlib": "3.10.0", "moviepy": "1.0.3",
+         "tensorboard": "2.20.0", "tqdm": "4.67.3", "opencv-python-headless": "5.0.0.93"}
+
+
+def test_the_dependency_ranges_accept_colabs_preinstalled_versions():
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert COLAB["python"] in SpecifierSet(project["requires-python"])
+    ranges = {Requirement(text).name: Requirement(text).specifier for text in project["dependencies"]}
+    for name, version in COLAB.items():
+        if name != "python":
+            assert version in ranges[name], f"{name} {version} not in {ranges[name]}"
+    assert not {"jupyter", "notebook", "nbval"} & set(ranges)  # Colab's notebook server stays
