@@ -69,14 +69,36 @@ def _check_name(name) -> str:
 
 
 def _local_source(source: str) -> Path | None:
-    """The folder a path or ``file://`` source names (``git+file://`` included), else None."""
+    """The folder a plain path or a ``file://`` URL names; None for a repository to clone
+    (``https://``, ``git+...``: a ``git+file://`` URL is cloned too, at its ``@ref``)."""
     if source.startswith("git+"):
-        source = source[len("git+"):]
+        return None
     if source.startswith("file://"):
         return Path(unquote(urlparse(source).path))
     if "://" in source:
         return None
     return Path(source).expanduser()
+
+
+def _clone(name: str, source: str, into: Path) -> None:
+    """``git clone --depth 1`` of a remote ``source`` (``git+`` and an ``@ref`` allowed)."""
+    if source.endswith((".zip", ".tar.gz", ".whl")):
+        raise ValueError(f"could not fetch {name} from {source!r}: an archive holds the package "
+                         f"only; NOISY_NETS_REPO must name the repository (path or URL)")
+    url = source[len("git+"):] if source.startswith("git+") else source
+    head, _, last = url.rpartition("/")
+    branch = []
+    if "@" in last:  # pip's git+URL@ref: a branch or a tag
+        last, _, ref = last.partition("@")
+        url, branch = f"{head}/{last}", ["--branch", ref]
+    try:
+        result = subprocess.run(["git", "clone", "--quiet", "--depth", "1", *branch, url,
+                                 str(into)], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise OSError(f"could not fetch {name} from {source!r}: git is not installed") from None
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise OSError(f"could not fetch {name} from {source!r}: git clone failed: {reason}")
 
 
 def _fetch(name: str, source: str, target: Path) -> None:
@@ -85,14 +107,8 @@ def _fetch(name: str, source: str, target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.partial-") as tmp:
         local = _local_source(source)
         if local is None:  # a remote repository: one shallow clone
-            url = source[len("git+"):] if source.startswith("git+") else source
-            clone = Path(tmp) / "clone"
-            result = subprocess.run(["git", "clone", "--quiet", "--depth", "1", url, str(clone)],
-                                    capture_output=True, text=True)
-            if result.returncode != 0:
-                raise OSError(f"could not fetch {name} from {source!r}: git clone failed: "
-                              f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ''}")
-            local = clone
+            _clone(name, source, Path(tmp) / "clone")
+            local = Path(tmp) / "clone"
         origin = local / name
         if not origin.is_dir():
             raise FileNotFoundError(f"source {source!r} has no folder {name}")

@@ -298,7 +298,8 @@ class Config:
         (the data-efficient Rainbow's, larger than the 6.25e-5 of 200M-frame runs)."""
         settings = dict(
             total_steps=1_000_000, network="nature", hidden_sizes=(512,), noisy_hidden=True,
-            learning_rate=1e-4, learning_rate_end=None, batch_size=32, buffer_size=100_000,
+            learning_rate=1e-4, learning_rate_end=None, learning_rate_decay_steps=None,
+            batch_size=32, buffer_size=100_000,
             learning_starts=20_000, train_frequency=4, target_update_period=8_000,
             epsilon_end=0.01, epsilon_decay_steps=250_000, eval_period=25_000,
             eval_episodes=5, checkpoint_period=50_000,

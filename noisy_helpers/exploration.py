@@ -69,7 +69,7 @@ def deep_sea_config(size: int, episodes: int = 200, seed: int = 0) -> Config:
     total = episodes * size
     return Config(
         total_steps=total, seed=seed, hidden_sizes=(64,), noisy_hidden=True, learning_rate=1e-3,
-        learning_rate_end=None, batch_size=32, buffer_size=10_000,
+        learning_rate_end=None, learning_rate_decay_steps=None, batch_size=32, buffer_size=10_000,
         learning_starts=10 * size, target_update_period=4 * size,
         epsilon_end=0.01, epsilon_decay_steps=max(1, total // 2),
         eval_period=total, eval_episodes=1, checkpoint_period=total,

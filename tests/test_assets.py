@@ -99,3 +99,25 @@ def test_a_repository_that_cannot_be_cloned_is_one_error_and_leaves_no_partial_c
     with pytest.raises(OSError, match="could not fetch agents/upndown from .*git clone failed"):
         assets.path("agents/upndown", source="https://127.0.0.1:9/no/such/repo")  # nothing listens
     assert list((tmp_path / "cache" / "agents").iterdir()) == []
+
+
+def test_a_git_source_is_cloned_at_its_ref(elsewhere, tmp_path):
+    git = ["git", "-C", str(elsewhere), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(elsewhere)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "v1"], check=True)
+    subprocess.run([*git, "tag", "v1"], check=True)
+    (elsewhere / "agents" / "upndown" / "state.json").write_text('{"step": 2}')
+    subprocess.run([*git, "commit", "-qam", "v2"], check=True)
+    got = assets.path("agents/upndown", source=f"git+{elsewhere.as_uri()}@v1")
+    assert _files(got) == {"state.json": b'{"step": 1}'}
+
+
+@pytest.mark.parametrize("archive", ["https://example.org/noisy_helpers-0.1.0.tar.gz",
+                                     "https://example.org/noisy_helpers-0.1.0-py3-none-any.whl",
+                                     "https://example.org/main.zip"])
+def test_an_archive_source_is_refused_with_one_line_and_the_cache_is_unchanged(elsewhere, tmp_path,
+                                                                                archive):
+    with pytest.raises(ValueError, match="an archive holds the package only"):
+        assets.path("agents/upndown", source=archive)
+    assert list((tmp_path / "cache" / "agents").iterdir()) == []
