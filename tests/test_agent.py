@@ -171,7 +171,7 @@ def test_checkpoint_uses_no_pickle(tmp_path):
 
 def test_learning_rate_falls_linearly_to_its_end_value_over_the_run():
     # Config.small: 600 steps, learning starts after 100, one update per step: 500 updates.
-    agent = make_agent(learning_rate=1e-3, learning_rate_end=1e-4)
+    agent = make_agent(learning_rate=1e-3, learning_rate_end=1e-4, learning_rate_decay_steps=None)
     assert float(agent.optimizer.learning_rate) == pytest.approx(1e-3)
     for _ in range(250):
         agent.train_step(random_batch())
