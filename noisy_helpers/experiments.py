@@ -34,6 +34,7 @@ import dataclasses
 import json
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field as dataclass_field
 from pathlib import Path
@@ -133,6 +134,24 @@ def sweep(base: Config, field: str, values, seeds, env_id: str = "CartPole-v1",
 
 
 # ---------------------------------------------------------------------------- workers
+def _exit_with_driver(driver_pid: int, period: float = 0.5) -> None:
+    """End this worker within ``period`` seconds of its driver ending, however it ended
+    (Ctrl-C, SIGTERM, SIGKILL, a notebook kernel restarted or killed): a daemon thread
+    watches the parent process id, which changes when the driver is gone."""
+    def watch() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(period)
+        os._exit(1)  # the trial's folder is the runner's: the next run trains it again
+
+    threading.Thread(target=watch, name="exit-with-driver", daemon=True).start()
+
+
+def _start_worker(driver_pid: int) -> None:
+    """Worker start-up: never outlive the driver, and TensorFlow on one thread."""
+    _exit_with_driver(driver_pid)
+    _limit_threads()
+
+
 def _limit_threads() -> None:
     """Worker start-up: TensorFlow on one thread per worker (set before its first op)."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = "1"
@@ -252,7 +271,8 @@ def run_trials(trials, out, workers=None, progress: bool = True) -> list:
         # "spawn": a fresh interpreter per worker (TensorFlow does not survive a fork).
         context = multiprocessing.get_context("spawn")
         pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)), mp_context=context, initializer=_limit_threads
+            max_workers=min(workers, len(todo)), mp_context=context, initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
         try:
             futures = {pool.submit(_run_trial, t.to_dict(), str(out / t.name)): t for t in todo}

@@ -3,6 +3,7 @@ parallel processes, results are reproducible and cached, and bad input is refuse
 
 import dataclasses
 import json
+import sys
 
 import pytest
 
@@ -164,3 +165,68 @@ def test_bad_input_trial_that_would_write_outside_out_is_refused_before_any_writ
     with pytest.raises(ValueError, match="folder name|outside"):
         nh.run_trials(trials, tmp_path / "study", progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------- no worker outlives its driver
+_DRIVER = """
+import sys
+import noisy_helpers as nh
+config = nh.Config.small(total_steps=10**6, eval_period=10**6, checkpoint_period=10**6)
+trials = nh.sweep(config, "noisy", [True], seeds=[0, 1])
+nh.run_trials(trials, sys.argv[1], workers=2, progress=False)
+"""
+
+
+def _children(pid: int) -> list:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    import pathlib
+
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    import pathlib
+
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has ended; only its entry waits to be reaped
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
+    import signal
+    import subprocess
+    import time
+
+    driver = subprocess.Popen([sys.executable, "-c", _DRIVER, str(tmp_path / "study")])
+    try:
+        deadline = time.monotonic() + 60
+        workers = []
+        while time.monotonic() < deadline and driver.poll() is None:  # two workers training
+            workers = [pid for pid in _children(driver.pid) if _alive(pid)
+                       and "resource_tracker" not in open(f"/proc/{pid}/cmdline").read()]
+            started = list((tmp_path / "study").rglob("run.json"))  # train() has begun
+            if len(workers) == 2 and len(started) == 2:
+                break
+            time.sleep(0.2)
+        assert len(workers) == 2, "the sweep never started its two workers"
+        driver.send_signal(getattr(signal, signal_name))
+        driver.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+            time.sleep(0.1)
+        assert not [pid for pid in workers if _alive(pid)], "workers outlived their driver"
+    finally:
+        if driver.poll() is None:
+            driver.kill()

@@ -16,6 +16,14 @@ echo "fresh folder: installing it into a new virtual environment"
 "$PYTHON" -m venv "$WORK/venv"
 "$WORK/venv/bin/python" -m pip install -qq --progress-bar off "$WORK"/dist/noisy_helpers-*.whl \
     "nbval>=0.11,<0.12" "pytest>=8,<10" ipykernel
+# The setup cell itself, for real: in another new environment without the package, it installs
+# noisy_helpers from NOISY_NETS_REPO (file://), after which the package imports.
+"$PYTHON" -m venv "$WORK/bare"
+"$PYTHON" "$ROOT/tools/notebook_setup.py" --print-cell > "$WORK/setup_cell.py"
+NOISY_NETS_REPO="file://$ROOT" "$WORK/bare/bin/python" "$WORK/setup_cell.py" 2>&1 | grep -v "is ignored: it is neither" || true
+"$WORK/bare/bin/python" -c "import noisy_helpers as nh; print('fresh folder: the setup cell installed noisy_helpers', nh.__version__)"
+rm -rf "$WORK/bare"
+
 mkdir "$WORK/folder"
 cp "$ROOT"/notebooks/04_*.ipynb "$ROOT"/notebooks/05_*.ipynb "$ROOT"/notebooks/06_*.ipynb "$WORK/folder/"
 cd "$WORK/folder"

@@ -113,8 +113,12 @@ def updated_readme(text: str, url: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report what is out of date")
+    parser.add_argument("--print-cell", action="store_true", help="print the setup cell's code")
     args = parser.parse_args(argv)
     url = repository_url()
+    if args.print_cell:
+        print(setup_cell_source(url))
+        return 0
     stale = []
     targets = [(path, updated_notebook(path, url)) for path in NOTEBOOKS]
     readme = ROOT / "README.md"
