@@ -354,7 +354,7 @@ def plot_bands(groups: dict, column: str = "eval_return", ax=None, ylabel=None):
 
 
 def plot_signal_to_noise(directories, ax=None):
-    """Mean |μ| / mean σ of each noisy layer against steps: the median over runs, and a band
+    """Mean |μ| / mean |σ| of each noisy layer against steps: the median over runs, and a band
     from the lowest to the highest run."""
     import matplotlib.pyplot as plt
 
@@ -368,7 +368,7 @@ def plot_signal_to_noise(directories, ax=None):
     for (layer, curves), color in zip(sorted(per_layer.items()), plt.cm.tab10.colors):
         _median_band(ax, curves, color, layer)
     ax.set_xlabel("environment step")
-    ax.set_ylabel("mean |μ| / mean σ")
+    ax.set_ylabel("mean |μ| / mean |σ|")
     ax.legend(fontsize=8)
     return ax
 
