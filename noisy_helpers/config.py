@@ -115,8 +115,8 @@ class Config:
     learning_rate_end: float = 1e-5
     """The step size falls linearly from ``learning_rate`` to this value by
     ``learning_rate_decay_steps`` (None: constant).  Not in the papers: a step 100 times
-    smaller once the agent has learned makes it far less likely that a policy which balances
-    the pole unlearns it."""
+    smaller once the agent has learned makes it less likely that a policy which balances the
+    pole unlearns it (on CartPole's held-out seeds: README)."""
 
     learning_rate_decay_steps: int | None = 25_000
     """Environment steps by which the step size has fallen (linearly) to
