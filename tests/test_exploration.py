@@ -199,9 +199,10 @@ def test_the_committed_runs_are_exactly_the_trials_of_the_full_study():
     """Notebook 06 draws from benchmarks/results/exploration/runs when its runs are not on
     disk: every trial of the full plan is there, with the result of exactly that trial (a
     changed default would make run_trials train it again)."""
-    import json
     import sys
     from pathlib import Path
+
+    from noisy_helpers.experiments import _load_result  # run_trials' own "finished?" test
 
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root / "benchmarks"))
@@ -211,5 +212,4 @@ def test_the_committed_runs_are_exactly_the_trials_of_the_full_study():
         folder = root / "benchmarks" / "results" / "exploration" / "runs" / study
         assert [row["name"] for row in nh.read_results(folder / "results.csv")] == [t.name for t in trials]
         for trial in trials:
-            saved = json.loads((folder / trial.name / "result.json").read_text())
-            assert saved["trial"] == trial.to_dict(), trial.name
+            assert _load_result(trial, folder / trial.name) is not None, trial.name

@@ -40,18 +40,17 @@ EOF
 # instead. That path, from this folder: the copy holds every run of the study's plan, each
 # with the result of exactly that trial, so nh.run_trials reads all of them as done.
 "$WORK/venv/bin/python" - <<'EOF'
-import json
 import shutil
 from pathlib import Path
 
 import noisy_helpers as nh
 from noisy_helpers import exploration
+from noisy_helpers.experiments import _load_result  # run_trials' own "finished?" test
 
 committed = nh.assets.path("benchmarks/results/exploration") / "runs"
 shutil.copytree(committed, "runs/exploration")
 trials = exploration.cartpole_trials(range(5), 50_000)
 for trial in trials:
-    saved = json.loads(Path("runs/exploration/cartpole", trial.name, "result.json").read_text())
-    assert saved["trial"] == trial.to_dict(), trial.name
+    assert _load_result(trial, Path("runs/exploration/cartpole", trial.name)) is not None, trial.name
 print(f"fresh folder: the committed study copied from {committed}; its {len(trials)} CartPole runs are done")
 EOF

@@ -28,6 +28,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from clean_notebooks import dumps  # tools/ is on sys.path (this script's folder, or the tests')
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -83,7 +85,7 @@ def _title_with_badge(title: str, line: str) -> str:
 
 def updated_notebook(path: Path, url: str) -> str:
     """The text of notebook ``path`` with its setup cell and badge up to date."""
-    notebook = json.loads(path.read_text())
+    notebook = json.loads(path.read_text(encoding="utf-8"))
     cells = notebook["cells"]
     if cells[0]["cell_type"] != "code" or "NBVAL_SKIP" not in "".join(cells[0]["source"]):
         raise ValueError(f"{path.name}: the first cell must be the setup cell (code, NBVAL_SKIP)")
@@ -91,7 +93,7 @@ def updated_notebook(path: Path, url: str) -> str:
     title = next(cell for cell in cells if cell["cell_type"] == "markdown")
     text = _title_with_badge("".join(title["source"]), badge(url, path.name))
     title["source"] = text.splitlines(keepends=True)
-    return json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    return dumps(notebook)  # the committed notebooks' format (tools/clean_notebooks.py)
 
 
 def updated_readme(text: str, url: str) -> str:
@@ -122,7 +124,7 @@ def main(argv=None) -> int:
     stale = []
     targets = [(path, updated_notebook(path, url)) for path in NOTEBOOKS]
     readme = ROOT / "README.md"
-    targets.append((readme, updated_readme(readme.read_text(), url)))
+    targets.append((readme, updated_readme(readme.read_text(encoding="utf-8"), url)))
     for path, text in targets:
         if path.read_text(encoding="utf-8") != text:
             stale.append(path.relative_to(ROOT))
