@@ -177,45 +177,50 @@ nh.run_trials(trials, sys.argv[1], workers=2, progress=False)
 """
 
 
+def _proc(pid, name: str) -> str:
+    """``/proc/<pid>/<name>``, or "" once the process is gone."""
+    import pathlib
+
+    try:
+        return pathlib.Path(f"/proc/{pid}/{name}").read_text()
+    except OSError:
+        return ""
+
+
+def _stat_fields(pid) -> list:
+    """The fields of ``/proc/<pid>/stat`` after the command name: state, parent id, ..."""
+    text = _proc(pid, "stat")
+    return text.rsplit(")", 1)[1].split() if text else []
+
+
 def _children(pid: int) -> list:
     """Process ids whose parent is ``pid`` (Linux /proc)."""
     import pathlib
 
-    found = []
-    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    return [int(p.name) for p in pathlib.Path("/proc").glob("[0-9]*")
+            if _stat_fields(p.name)[1:2] == [str(pid)]]
 
 
 def _alive(pid: int) -> bool:
-    import pathlib
-
-    try:
-        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in ("Z", "X")  # a zombie has ended; only its entry waits to be reaped
+    """Running: a zombie ("Z") has ended, only its entry waits to be reaped."""
+    return _stat_fields(pid)[:1] not in ([], ["Z"], ["X"])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
 def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
+    import os
     import signal
     import subprocess
     import time
 
+    workers = []
     driver = subprocess.Popen([sys.executable, "-c", _DRIVER, str(tmp_path / "study")])
     try:
         deadline = time.monotonic() + 60
-        workers = []
         while time.monotonic() < deadline and driver.poll() is None:  # two workers training
             workers = [pid for pid in _children(driver.pid) if _alive(pid)
-                       and "resource_tracker" not in open(f"/proc/{pid}/cmdline").read()]
+                       and "resource_tracker" not in _proc(pid, "cmdline")]
             started = list((tmp_path / "study").rglob("run.json"))  # train() has begun
             if len(workers) == 2 and len(started) == 2:
                 break
@@ -227,6 +232,9 @@ def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
         while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
             time.sleep(0.1)
         assert not [pid for pid in workers if _alive(pid)], "workers outlived their driver"
-    finally:
+    finally:  # never leave a process behind, whatever the outcome
         if driver.poll() is None:
             driver.kill()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
