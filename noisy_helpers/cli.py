@@ -79,6 +79,11 @@ def _int_or_none(text: str):
     return int(text)
 
 
+# argparse names a type by its __name__ in "invalid <type> value: '...'": say what is accepted.
+_float_or_none.__name__ = "number or 'none'"
+_int_or_none.__name__ = "integer or 'none'"
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     docs = Config.field_docs()
     group = parser.add_argument_group(

@@ -322,6 +322,18 @@ CLI_BAD_INPUTS = [
         (root / "run/metrics.csv").read_text() + "junk\n1,2\n"), ["plot", "--run", R],
      "metrics.csv"),
     ("plot a missing folder", nothing, ["plot", "--run", "{tmp}/absent"], "not a folder"),
+    ("train, decay steps a word", nothing,
+     TRAIN + ["--out", "{tmp}/new", "--learning-rate-decay-steps", "abc"],
+     "invalid integer or 'none' value: 'abc'"),
+    ("train, decay steps a fraction", nothing,
+     TRAIN + ["--out", "{tmp}/new", "--learning-rate-decay-steps", "2.5"],
+     "invalid integer or 'none' value: '2.5'"),
+    ("train, decay steps zero", nothing,
+     TRAIN + ["--out", "{tmp}/new", "--learning-rate-decay-steps", "0"],
+     "learning_rate_decay_steps must be None or an int >= 1, got 0"),
+    ("train, learning rate end a word", nothing,
+     TRAIN + ["--out", "{tmp}/new", "--learning-rate-end", "abc"],
+     "invalid number or 'none' value: 'abc'"),
 ]
 
 
