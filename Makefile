@@ -3,7 +3,8 @@
 #              CartPole-v1 and leaves the best agent, the last checkpoint, metrics.csv, plots,
 #              a video of the best agent and a summary of its evaluations in runs/demo/
 #   make test  sets everything up, runs the unit tests and every notebook under nbval
-# Both create .venv if it is missing and install the package with its dev extras.
+# Both create .venv if it is missing and install the package with its dev and cluster (Ray)
+# extras.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -23,7 +24,7 @@ $(BIN)/python:
 # Reinstall only when the package metadata changes.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[dev,cluster]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_exploration.py            # the full study (about 1 h on 2 cores)
     python benchmarks/bench_exploration.py --quick    # a tiny version (CI-sized)
+    python benchmarks/bench_exploration.py --backend ray [--address HOST:6379]  # on Ray
 
 Three studies, each a set of trials from ``noisy_helpers.exploration`` run by
 ``noisy_helpers.run_trials`` (two processes at a time by default; finished trials
@@ -110,7 +111,16 @@ def untrained_finds(trials, path: Path) -> set:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tiny version (seconds a run)")
-    parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="trials at once (default: this machine's CPUs; on a Ray cluster, "
+                             "as many as its CPUs take)")
+    parser.add_argument("--backend", choices=nh.BACKENDS, default="processes",
+                        help="processes (default) or ray: each trial a Ray task, on a local "
+                             "Ray or the cluster at --address / RAY_ADDRESS (needs "
+                             "pip install \"noisy_helpers[cluster]\")")
+    parser.add_argument("--address", default=None,
+                        help="with --backend ray: the cluster to join (default RAY_ADDRESS, "
+                             "else a local Ray)")
     parser.add_argument("--runs", type=Path, default=ROOT / "notebooks" / "runs" / "exploration",
                         help="where the trials live (default notebooks/runs/exploration, "
                              "where notebook 06 finds them)")
@@ -125,7 +135,8 @@ def main(argv=None) -> int:
 
     rows = {}
     for study, (trials, budget) in study_plan(args.quick).items():
-        rows[study] = nh.run_trials(trials, args.runs / study, workers=args.workers)
+        rows[study] = nh.run_trials(trials, args.runs / study, workers=args.workers,
+                                    backend=args.backend, address=args.address)
         shutil.copyfile(args.runs / study / "results.csv", args.results / f"{study}.csv")
         # The compact copy notebook 06 draws from when the runs are not on disk (this
         # script's own output: the previous copy is replaced).

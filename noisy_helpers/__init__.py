@@ -18,9 +18,9 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.atari`       -- ``make_atari_env`` and its wrappers   (05_atari_upndown.ipynb)
 * :mod:`noisy_helpers.frame_replay` -- ``PrioritizedFrameReplayBuffer``: each frame once (05)
 * :mod:`noisy_helpers.deep_sea`    -- ``DeepSeaEnv``: a hard-exploration gridworld (06_exploration.ipynb)
-* :mod:`noisy_helpers.experiments` -- ``sweep``, ``run_trials``: seeds in parallel, results as CSV (06)
+* :mod:`noisy_helpers.experiments` -- ``sweep``, ``run_trials``: seeds in parallel (processes or Ray), results as CSV (06)
 * :mod:`noisy_helpers.exploration` -- the exploration study's trials and figures (06)
-* :mod:`noisy_helpers.cli`         -- ``python -m noisy_helpers train|evaluate|export|plot``
+* :mod:`noisy_helpers.cli`         -- ``python -m noisy_helpers train|evaluate|export|plot|summary|sweep``
 * :mod:`noisy_helpers.budget`      -- ``budget``: full runs for learners, small ones in CI
 * :mod:`noisy_helpers.assets`      -- ``assets.path``: the shipped agent and results, anywhere (05, 06)
 
@@ -61,7 +61,7 @@ from .training import (  # noqa: E402
     train,
 )
 from .deep_sea import DEEP_SEA_ID, DeepSeaEnv  # noqa: E402  (registers DeepSea with gymnasium)
-from .experiments import Trial, read_results, run_trials, sweep  # noqa: E402
+from .experiments import BACKENDS, Trial, read_results, run_trials, sweep  # noqa: E402
 from .plotting import plot_learning_curve, plot_noise, read_best, save_run_plots  # noqa: E402
 from .summary import format_summary, solved_threshold, summarise_evaluations  # noqa: E402
 from .video import record_episode, show_video  # noqa: E402
@@ -101,6 +101,7 @@ __all__ = [
     "Trial",
     "sweep",
     "run_trials",
+    "BACKENDS",
     "read_results",
     "plot_learning_curve",
     "plot_noise",

@@ -1,4 +1,4 @@
-"""Command line: ``python -m noisy_helpers {train,evaluate,export,plot,summary} ...``.
+"""Command line: ``python -m noisy_helpers {train,evaluate,export,plot,summary,sweep} ...``.
 
 Examples::
 
@@ -9,6 +9,8 @@ Examples::
     python -m noisy_helpers plot --run runs/cartpole
     python -m noisy_helpers summary --run runs/cartpole
     python -m noisy_helpers export --run runs/upndown --out agents/upndown
+    python -m noisy_helpers sweep --field noisy --values true false --seeds 0-19 --out runs/noisy
+    python -m noisy_helpers sweep --field noisy --values true false --seeds 0-19 --out runs/noisy --backend ray
 
 ``evaluate`` and ``export`` use the run's best agent (``best/``, kept at its best evaluation)
 unless ``--which last`` asks for the latest checkpoint; both say which they use.
@@ -27,6 +29,7 @@ import sys
 from pathlib import Path
 
 from .config import Config
+from .experiments import BACKENDS
 
 __all__ = ["main", "build_parser", "default_config"]
 
@@ -186,6 +189,46 @@ def build_parser() -> argparse.ArgumentParser:
                         help="best: the agent of the run's best evaluation (default); last: "
                              "its latest checkpoint")
 
+    sweep = commands.add_parser(
+        "sweep", help="train every value of one Config field on many seeds, in parallel",
+        description="Train the base config (the defaults, --small, and any Config flag) with "
+                    "--field set to each of --values, on each of --seeds (noisy_helpers.sweep "
+                    "and run_trials). Trials already finished in --out are read, not trained "
+                    "again; a changed trial is trained again. Each trial is a run folder "
+                    "--out/<field=value>/<env>/seed<N> with metrics.csv and result.json; all "
+                    "results go to --out/results.csv.",
+    )
+    sweep.add_argument("--field", required=True,
+                       help="the Config field to vary (any field but seed), e.g. noisy, "
+                            "learning_rate, sigma0")
+    sweep.add_argument("--values", required=True, nargs="+", metavar="VALUE",
+                       help="its values, written as for train's flag: true or false for a "
+                            "switch (noisy), a number, a name, 'none' where the field may be "
+                            "None, WIDTH,WIDTH for hidden_sizes")
+    sweep.add_argument("--seeds", required=True, type=_seed_list, metavar="SEEDS",
+                       help="the seeds: a range 0-19, a list 0,3,7, or both (0-4,10)")
+    sweep.add_argument("--env", default=None, help="gymnasium environment id (default: "
+                                                   "CartPole-v1)")
+    sweep.add_argument("--env-kwargs", type=_json_object, default=None, metavar="JSON",
+                       help="the environment's arguments as a JSON object")
+    sweep.add_argument("--out", required=True, type=Path,
+                       help="the study's folder: new, or one this command wrote before (its "
+                            "finished trials are kept)")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="trials run at once (default: this machine's CPU count; on a Ray "
+                            "cluster, as many as its CPUs take)")
+    sweep.add_argument("--backend", choices=BACKENDS, default="processes",
+                       help="processes: local processes (default); ray: each trial a Ray task "
+                            "of one CPU, needs pip install \"noisy_helpers[cluster]\"")
+    sweep.add_argument("--address", default=None,
+                       help="with --backend ray: the cluster to join (host:6379, or auto); "
+                            "default RAY_ADDRESS, else a local Ray of --workers CPUs")
+    sweep.add_argument("--small", action="store_true",
+                       help="start from Config.small() (Atari: a tiny Config.atari()), the "
+                            "CI budget")
+    sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_config_flags(sweep)
+
     plot = commands.add_parser("plot", help="write learning_curve.png and sigma.png of a run")
     plot.add_argument("--run", required=True, type=Path, help="run directory (from train)")
 
@@ -199,6 +242,36 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the return that counts as solved (default: the env's "
                               "reward_threshold, 475 for CartPole-v1)")
     return parser
+
+
+def _seed_list(text: str) -> list:
+    """``0-19``, ``0,3,7`` or ``0-4,10``: the seeds, each in [0, 2**31), in that order."""
+    seeds = []
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise argparse.ArgumentTypeError(f"must be seeds such as 0-19 or 0,3,7, got {text!r}")
+        seeds += list(range(int(low), int(high) + 1)) if dash else [int(low)]
+    if not seeds or len(set(seeds)) != len(seeds) or max(seeds) >= 2**31:
+        raise argparse.ArgumentTypeError(f"must be distinct seeds in [0, 2**31), at least one, "
+                                         f"got {text!r}")
+    return seeds
+
+
+def _field_value(field: dataclasses.Field, text: str):
+    """``text`` as a value of the Config ``field``, read as its ``train`` flag reads it."""
+    lowered = text.strip().lower()
+    if field.type in ("bool", bool):
+        if lowered not in ("true", "false"):
+            raise ValueError("true or false")
+        return lowered == "true"
+    if field.name == "hidden_sizes":
+        return tuple(int(width) for width in text.split(","))
+    if isinstance(field.default, str):
+        return text
+    if field.name in _OPTIONAL_NUMBERS | _OPTIONAL_INTS and lowered == _NONE:
+        return None
+    return (int if field.name in _OPTIONAL_INTS or isinstance(field.default, int) else float)(text)
 
 
 def _config_from(args, base: Config) -> Config:
@@ -343,6 +416,58 @@ def _summary(args, parser) -> int:
     return 0
 
 
+def _sweep(args, parser) -> int:
+    import statistics
+
+    from .experiments import run_trials, sweep
+
+    fields = {field.name: field for field in dataclasses.fields(Config)}
+    args.field = args.field.replace("-", "_")  # --field learning-rate, as its flag is spelt
+    if args.seed is not None:
+        parser.error("--seed: a sweep takes its seeds from --seeds")
+    if args.field not in fields or args.field == "seed":
+        parser.error(f"--field must be a Config field other than seed, got {args.field!r}")
+    if getattr(args, args.field) is not None:
+        parser.error(f"--field {args.field} is swept: drop its flag {_flag(args.field)}")
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
+    if args.address is not None and args.backend != "ray":
+        parser.error("--address is for --backend ray")
+    values = []
+    for text in args.values:
+        try:
+            values.append(_field_value(fields[args.field], text))
+        except ValueError:
+            parser.error(f"--values: {text!r} is not a value of {args.field}")
+    if len(set(map(str, values))) != len(values):
+        parser.error(f"--values must be distinct, got {' '.join(args.values)}")
+    env_id = args.env or "CartPole-v1"
+    base = _config_from(args, default_config(env_id, small=args.small))
+    trials = sweep(base, args.field, values, args.seeds, env_id=env_id,
+                   env_kwargs=[args.env_kwargs or {}])
+    try:
+        rows = run_trials(trials, args.out, workers=args.workers,
+                          progress=not args.no_progress, backend=args.backend,
+                          address=args.address)
+    except KeyboardInterrupt:
+        return 130
+    print(f"{len(rows)} runs in {args.out}; their results: {args.out / 'results.csv'}")
+    for group in dict.fromkeys(row["group"] for row in rows):
+        runs = [row for row in rows if row["group"] == group]
+        line = f"  {group}: {len(runs)} runs"
+        for key, name in (("last_eval_return", "last evaluation"),
+                          ("best_eval_return", "best evaluation")):
+            scores = [row[key] for row in runs if row[key] is not None]
+            if scores:
+                line += (f"; {name} median {statistics.median(scores):g} "
+                         f"(worst {min(scores):g})")
+        if base.stop_at_return is not None:
+            reached = sum(row["first_goal_episode"] is not None for row in runs)
+            line += f"; reached {base.stop_at_return:g} in {reached}/{len(runs)}"
+        print(line)
+    return 0
+
+
 def _plot(args, parser) -> int:
     from .plotting import save_run_plots
     from .run_folder import require_run_folder
@@ -356,14 +481,14 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = {"train": _train, "evaluate": _evaluate, "export": _export,
-               "plot": _plot, "summary": _summary}[args.command]
+               "plot": _plot, "summary": _summary, "sweep": _sweep}[args.command]
     if args.command in ("train", "evaluate"):
         from ._tensorflow import import_tensorflow
 
         import_tensorflow()  # without its start-up block on the terminal
     try:
         return command(args, parser)
-    except (ValueError, TypeError, OSError) as error:  # OSError: FileNotFoundError, disk full...
+    except (ValueError, TypeError, OSError, ImportError) as error:  # OSError: disk full...
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         parser.exit(2, f"{parser.prog} {args.command}: error: {message}\n")
 

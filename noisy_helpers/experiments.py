@@ -23,8 +23,12 @@ A result row: the trial (its name, group, changed ``field`` and ``value``, seed,
 and environment arguments), then ``episodes`` and ``steps`` played, and
 ``first_goal_episode`` / ``first_goal_step``: the first training episode whose return
 reached ``config.stop_at_return`` (empty when it never did, or when the config has no
-goal), the run's last and best evaluation returns, and ``seconds``, its wall time (the
-one column that differs when the same trial runs again), then the environment's arguments.
+goal), the run's last and best evaluation returns, then the environment's arguments.  So the
+same trials give the same ``results.csv`` byte for byte, on either backend.  A run's wall time,
+the one thing that differs when it runs again, is ``seconds`` in its ``result.json``.
+
+The trials run in local processes (``backend="processes"``, the default) or as Ray tasks
+(``backend="ray"``, on this machine or a cluster; :mod:`noisy_helpers._ray_backend`).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import numpy as np
 
 from .config import Config
 
-__all__ = ["Trial", "sweep", "run_trials", "read_results", "RESULT_FIELDS"]
+__all__ = ["Trial", "sweep", "run_trials", "read_results", "RESULT_FIELDS", "BACKENDS"]
 
 #: The columns of ``results.csv`` before the environment arguments (one column each).
 RESULT_FIELDS = [
@@ -222,15 +226,57 @@ def _save_result(trial: Trial, directory: Path, result: dict) -> None:
     partial.replace(directory / "result.json")  # atomic: never a half-written result
 
 
-def run_trials(trials, out, workers=None, progress: bool = True) -> list:
+#: Where :func:`run_trials` runs the trials.
+BACKENDS = ("processes", "ray")
+#: What a trial's folder may hold besides a run's own entries: the runner's result.
+_RESULT_ENTRIES = ("result.json", "result.json.partial")
+
+
+def _check_trial_folder(folder: Path) -> None:
+    """Refuse (``ValueError``) a trial folder the runner may not replace: it must be absent,
+    empty, a run of this package, or hold only the runner's files (a study's committed
+    ``metrics.csv`` and ``result.json``)."""
+    from . import run_folder
+
+    if folder.is_dir() and not (folder / run_folder.MARKER).exists():
+        own = set(run_folder.OWN_ENTRIES) | set(_RESULT_ENTRIES)
+        if all(entry.name in own for entry in folder.iterdir()):
+            return
+    run_folder.check_out_folder(folder, overwrite=True, name="trial folder")
+
+
+def _clear_trial_folder(folder: Path) -> None:
+    """Make a checked trial folder ready for ``train(overwrite=True)``: a folder without a
+    marker (a copied study's compact run, of a trial since changed) is emptied of the runner's
+    files; a run folder is train's to replace."""
+    from . import run_folder
+
+    if folder.is_dir() and not (folder / run_folder.MARKER).exists():
+        run_folder.remove_own_entries(folder, run_folder.OWN_ENTRIES + _RESULT_ENTRIES)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def run_trials(trials, out, workers=None, progress: bool = True, backend: str = "processes",
+               address=None) -> list:
     """Run every trial not yet finished in ``out``; return all their result rows (dicts,
     in the order of ``trials``) and write them to ``out/results.csv``.
 
     Args:
         trials: from :func:`sweep` (several sweeps may be added together).
         out: the study's directory; trial ``t`` lives in ``out / t.name``.
-        workers: processes run at once (default: the machine's CPU count).
+        workers: trials run at once (default: the machine's CPU count; on a Ray cluster,
+            as many as its CPUs take).
         progress: show a progress bar over the trials.
+        backend: ``"processes"`` (local ``spawn`` processes) or ``"ray"`` (each trial a Ray
+            task of one CPU; needs ``pip install "noisy_helpers[cluster]"``).  Both write the
+            same files, and the same ``results.csv`` byte for byte.
+        address: with ``"ray"``, the cluster to join (``"host:6379"``, ``"auto"``); default
+            ``RAY_ADDRESS``, else a local Ray of ``workers`` CPUs, shut down at the end.
+
+    Every input is checked before anything is written: a bad backend, an address where no
+    Ray answers, Ray missing, or a trial folder that holds files of another kind each raise
+    one error and leave ``out`` as it was.  On an error or Ctrl-C, the running trials stop and
+    the finished ones stay saved; no worker outlives the driver, however it ends.
     """
     trials = list(trials)
     if not all(isinstance(t, Trial) for t in trials):
@@ -239,22 +285,53 @@ def run_trials(trials, out, workers=None, progress: bool = True) -> list:
     if len(set(names)) != len(names):
         duplicate = next(n for n in names if names.count(n) > 1)
         raise ValueError(f"two trials share the name {duplicate!r}")
-    if workers is None:
-        workers = os.cpu_count() or 1
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got "
+                         f"{backend!r}")
+    if address is not None and backend != "ray":
+        raise ValueError(f"address is for backend='ray', got address={address!r} with "
+                         f"backend={backend!r}")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {str(out)!r} exists and is not a folder")
     for trial in trials:  # refused before anything is written: a name that leaves ``out``
         folder = (out / trial.name).resolve()
         if not folder.is_relative_to(out.resolve()):
             raise ValueError(f"trial {trial.name!r} would write outside out {str(out)!r}")
+    ray = None
+    if backend == "ray":
+        from . import _ray_backend
+
+        ray = _ray_backend.import_ray()
+        address = _ray_backend.check_address(address)
     results = {}
     for trial in trials:
         saved = _load_result(trial, out / trial.name)
         if saved is not None:
             results[trial.name] = saved
     todo = [t for t in trials if t.name not in results]
+    for trial in todo:
+        _check_trial_folder(out / trial.name)
 
+    started = False  # a local Ray this call started, shut down at its end
+    if todo and backend == "ray":
+        started = _ray_backend.connect(ray, address, workers or os.cpu_count() or 1)
+    try:
+        _run_todo(todo, trials, results, out, workers, progress, backend, ray)
+    finally:
+        if started:
+            ray.shutdown()
+    rows = [_row(trial, results[trial.name]) for trial in trials]
+    _write_csv(out / "results.csv", rows)
+    return rows
+
+
+def _run_todo(todo, trials, results, out, workers, progress, backend, ray) -> None:
+    """Train the trials ``todo`` on ``backend`` with a progress bar over all ``trials``,
+    saving each one's result as it finishes (into ``results`` too)."""
     from tqdm import tqdm
 
     if progress and not todo:  # nothing to train: one line, not a bar
@@ -262,39 +339,48 @@ def run_trials(trials, out, workers=None, progress: bool = True) -> list:
     bar = tqdm(total=len(trials), initial=len(results), disable=not (progress and todo),
                unit="run", desc=f"{out.name}: {len(results)} done before", file=sys.stdout,
                mininterval=1.0, dynamic_ncols=False, ncols=90)
-    if todo:
-        import concurrent.futures
-        import multiprocessing
 
+    def finished(trial: Trial, result: dict) -> None:
+        _save_result(trial, out / trial.name, result)
+        results[trial.name] = result
+        bar.update(1)
+
+    try:
         for trial in todo:
-            (out / trial.name).mkdir(parents=True, exist_ok=True)
-        # "spawn": a fresh interpreter per worker (TensorFlow does not survive a fork).
-        context = multiprocessing.get_context("spawn")
-        pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=min(workers, len(todo)), mp_context=context, initializer=_start_worker,
-            initargs=(os.getpid(),),
-        )
-        try:
-            futures = {pool.submit(_run_trial, t.to_dict(), str(out / t.name)): t for t in todo}
-            for future in concurrent.futures.as_completed(futures):
-                trial = futures[future]
-                result = future.result()  # a failed trial raises its error here
-                _save_result(trial, out / trial.name, result)
-                results[trial.name] = result
-                bar.update(1)
-        except BaseException:
-            # A failure or Ctrl-C: stop the workers now (finished trials stay saved).
-            processes = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                process.terminate()
-            bar.close()
-            raise
-        pool.shutdown()
-    bar.close()
-    rows = [_row(trial, results[trial.name]) for trial in trials]
-    _write_csv(out / "results.csv", rows)
-    return rows
+            _clear_trial_folder(out / trial.name)
+        if todo and backend == "processes":
+            _run_in_processes(todo, out, workers or os.cpu_count() or 1, finished)
+        elif todo:
+            from . import _ray_backend
+
+            _ray_backend.run(ray, todo, out, workers, finished)
+    finally:
+        bar.close()
+
+
+def _run_in_processes(todo: list, out: Path, workers: int, finished) -> None:
+    """The process backend: ``workers`` ``spawn`` processes, each never outliving this one."""
+    import concurrent.futures
+    import multiprocessing
+
+    # "spawn": a fresh interpreter per worker (TensorFlow does not survive a fork).
+    context = multiprocessing.get_context("spawn")
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(workers, len(todo)), mp_context=context, initializer=_start_worker,
+        initargs=(os.getpid(),),
+    )
+    try:
+        futures = {pool.submit(_run_trial, t.to_dict(), str(out / t.name)): t for t in todo}
+        for future in concurrent.futures.as_completed(futures):
+            finished(futures[future], future.result())  # a failed trial raises its error here
+    except BaseException:
+        # A failure or Ctrl-C: stop the workers now (finished trials stay saved).
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        raise
+    pool.shutdown()
 
 
 def _row(trial: Trial, result: dict) -> dict:
@@ -302,13 +388,12 @@ def _row(trial: Trial, result: dict) -> dict:
     row = dict(name=trial.name, group=trial.group, field=trial.field, value=value,
                seed=trial.config.seed, env_id=trial.env_id)
     row.update({key: result.get(key) for key in RESULT_FIELDS if key not in row})
-    row["seconds"] = result.get("seconds")
     row.update(trial.env_kwargs)
     return row
 
 
 def _write_csv(path: Path, rows: list) -> None:
-    columns = list(RESULT_FIELDS) + ["seconds"]
+    columns = list(RESULT_FIELDS)
     for row in rows:
         columns += [key for key in row if key not in columns]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -55,6 +55,7 @@ __all__ = [
     "check_env_id", "check_env_kwargs", "MetricsFile", "read_metrics", "export_agent",
     "write_file", "fsync_file", "fsync_directory", "require_run_folder", "read_selection",
     "find_agent", "selection_for", "check_which", "BEST", "SELECTION", "BEST_FILES",
+    "remove_own_entries",
 ]
 
 MARKER = "run.json"
@@ -222,12 +223,7 @@ def start_run_folder(out, mode: str, kind: str = "run") -> dict:
     if mode == "resume":
         return read_marker(out)
     if mode == "overwrite":
-        for entry in OWN_ENTRIES:
-            path = out / entry
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            elif path.exists() or path.is_symlink():
-                path.unlink()
+        remove_own_entries(out)
     out.mkdir(parents=True, exist_ok=True)
     from . import __version__
 
@@ -235,6 +231,18 @@ def start_run_folder(out, mode: str, kind: str = "run") -> dict:
                   package_version=__version__)
     write_file(out / MARKER, json.dumps(marker, indent=1))
     return marker
+
+
+def remove_own_entries(out, entries=OWN_ENTRIES) -> None:
+    """Remove ``entries`` (default: a run's own, :data:`OWN_ENTRIES`) from ``out``, and
+    nothing else: the caller has checked that ``out`` is ours (:func:`check_out_folder`)."""
+    out = Path(out)
+    for entry in entries:
+        path = out / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def require_run_folder(directory, name: str = "run") -> Path:

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+import noisy_helpers as nh
 from noisy_helpers import Config
 from noisy_helpers.cli import build_parser, main
 from state import tree_hashes
@@ -219,12 +220,20 @@ def foreign(root):
     (root / "mine" / "tensorboard" / "events").write_text("mine")
 
 
+def foreign_trial(study):
+    folder = study / "noisy=True" / "CartPole-v1" / "seed0"
+    folder.mkdir(parents=True)
+    (folder / "thesis.tex").write_text("my thesis")
+
+
 def nothing(root):
     pass
 
 
 R, E, M = "{run}", "{export}", "{mine}"
 TRAIN = ["train", "--small", "--no-progress", "--total-steps", "300"]
+SWEEP = ["sweep", "--small", "--no-progress", "--seeds", "0", "--out", "{tmp}/new"]
+NOISY = ["--field", "noisy", "--values", "true"]
 CLI_BAD_INPUTS = [
     # (id, set-up, argv with {run}/{export}/{mine}, a word the one line must contain)
     ("train into a foreign folder", foreign, TRAIN + ["--out", M], "did not write"),
@@ -334,6 +343,41 @@ CLI_BAD_INPUTS = [
     ("train, learning rate end a word", nothing,
      TRAIN + ["--out", "{tmp}/new", "--learning-rate-end", "abc"],
      "invalid number or 'none' value: 'abc'"),
+    ("sweep the seed", nothing, SWEEP + ["--field", "seed", "--values", "1"], "--field"),
+    ("sweep an unknown field", nothing, SWEEP + ["--field", "wings", "--values", "1"],
+     "'wings'"),
+    ("sweep a switch to maybe", nothing, SWEEP + ["--field", "noisy", "--values", "maybe"],
+     "'maybe' is not a value of noisy"),
+    ("sweep a number to a word", nothing, SWEEP + ["--field", "gamma", "--values", "high"],
+     "'high' is not a value of gamma"),
+    ("sweep an int to a fraction", nothing,
+     SWEEP + ["--field", "batch_size", "--values", "2.5"], "'2.5' is not a value"),
+    ("sweep a value Config refuses", nothing, SWEEP + ["--field", "sigma0", "--values", "-1"],
+     "sigma0"),
+    ("sweep a value twice", nothing, SWEEP + ["--field", "noisy", "--values", "true", "true"],
+     "distinct"),
+    ("sweep a field also given as a flag", nothing,
+     SWEEP + ["--field", "noisy", "--values", "true", "--no-noisy"], "drop its flag --noisy"),
+    ("sweep with --seed", nothing, SWEEP + NOISY + ["--seed", "3"], "--seeds"),
+    ("sweep, seeds an open range", nothing, ["sweep", "--seeds", "5-", "--out", "{tmp}/new"] + NOISY,
+     "--seeds"),
+    ("sweep, seeds a word", nothing, ["sweep", "--seeds", "all", "--out", "{tmp}/new"] + NOISY,
+     "--seeds"),
+    ("sweep, a seed twice", nothing, ["sweep", "--seeds", "0-3,2", "--out", "{tmp}/new"] + NOISY,
+     "distinct"),
+    ("sweep, zero workers", nothing, SWEEP + NOISY + ["--workers", "0"], "--workers"),
+    ("sweep, unknown backend", nothing, SWEEP + NOISY + ["--backend", "dask"], "--backend"),
+    ("sweep, address without ray", nothing, SWEEP + NOISY + ["--address", "127.0.0.1:1"],
+     "--address is for --backend ray"),
+    ("sweep on Ray, an address where nothing answers", nothing,
+     SWEEP + NOISY + ["--backend", "ray", "--address", "127.0.0.1:1"],
+     "no Ray cluster answers there"),
+    ("sweep into a foreign trial folder", lambda root: foreign_trial(root / "study"),
+     ["sweep", "--small", "--no-progress", "--seeds", "0", "--out", "{tmp}/study"] + NOISY,
+     "did not write"),
+    ("sweep into a file", lambda root: (root / "file").write_text("x"),
+     ["sweep", "--small", "--no-progress", "--seeds", "0", "--out", "{tmp}/file"] + NOISY,
+     "not a folder"),
 ]
 
 
@@ -356,6 +400,29 @@ def test_bad_input_cli_is_one_line_exit_2_and_changes_no_file(cli_run, tmp_path,
     assert len(lines) == 1 and "Traceback" not in err, err
     assert word in lines[0], lines[0]
     assert tree_hashes(root) == before
+
+
+def test_sweep_trains_each_value_on_each_seed_and_reads_finished_ones_back(tmp_path, capsys):
+    out = tmp_path / "study"
+    argv = ["sweep", "--small", "--no-progress", "--field", "sigma0", "--values", "0.1",
+            "0.5", "--seeds", "3-4", "--workers", "2", "--out", str(out)]
+    code, printed, _ = run_main(argv, capsys)
+    assert code == 0
+    rows = nh.read_results(out / "results.csv")
+    assert [(row["value"], row["seed"]) for row in rows] == [(0.1, 3), (0.1, 4), (0.5, 3),
+                                                            (0.5, 4)]
+    assert "sigma0=0.1: 2 runs; last evaluation median" in printed
+    stamps = [(out / row["name"] / "result.json").stat().st_mtime_ns for row in rows]
+    code, _, _ = run_main(argv, capsys)
+    assert code == 0 and stamps == [(out / row["name"] / "result.json").stat().st_mtime_ns
+                                    for row in rows]
+
+
+def test_sweep_help_documents_every_config_field_and_the_backends():
+    text = build_parser()._subparsers._group_actions[0].choices["sweep"].format_help()
+    for field in dataclasses.fields(Config):
+        assert "--" + field.name.replace("_", "-") in text
+    assert "{processes,ray}" in text and "noisy_helpers[cluster]" in text
 
 
 def test_train_over_a_run_with_overwrite_replaces_only_its_own_files(cli_run, tmp_path,

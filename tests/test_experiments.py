@@ -10,7 +10,7 @@ import pytest
 import noisy_helpers as nh
 from noisy_helpers import Config
 from noisy_helpers.exploration import deep_sea_config
-from noisy_helpers.experiments import RESULT_FIELDS
+from noisy_helpers.experiments import RESULT_FIELDS, _load_result
 
 
 def tiny_trials(seeds=(0, 1), values=(True, False)):
@@ -207,7 +207,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
     import os
     import signal
@@ -236,5 +236,264 @@ def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
         if driver.poll() is None:
             driver.kill()
         for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+# ------------------------------------------------------------------- the Ray backend
+def _require_ray():
+    """Ray (the cluster extra); CI installs it, so there a missing Ray is a failure."""
+    import os
+
+    if os.environ.get("CI") == "true":
+        import ray  # noqa: F401  (CI must run the Ray tests, never skip them)
+    return pytest.importorskip("ray")
+
+
+def test_ray_and_process_backends_write_byte_identical_results(tmp_path):
+    _require_ray()
+    trials = nh.sweep(Config.small(), "noisy", [True, False], seeds=[0, 1])
+    on_processes = nh.run_trials(trials, tmp_path / "processes", workers=2, progress=False)
+    on_ray = nh.run_trials(trials, tmp_path / "ray", workers=2, progress=False, backend="ray")
+    assert on_ray == on_processes
+    assert (tmp_path / "ray" / "results.csv").read_bytes() == \
+        (tmp_path / "processes" / "results.csv").read_bytes()
+    for trial in trials:  # the trial's files came back from its task: the same run
+        for name in ("metrics.csv", "best/online.weights.h5"):
+            assert (tmp_path / "ray" / trial.name / name).read_bytes() == \
+                (tmp_path / "processes" / trial.name / name).read_bytes()
+    import ray
+
+    assert not ray.is_initialized()  # the local Ray it started is shut down
+
+
+def test_ray_backend_raises_a_failing_trials_error_and_keeps_the_finished_ones(tmp_path):
+    _require_ray()
+    good = tiny_trials(seeds=(0,), values=(True,))[0]
+    bad = nh.Trial(config=deep_sea_config(3, episodes=2), env_id="NoSuchEnv-v0",
+                   field="noisy", group="broken")
+    with pytest.raises(ValueError, match="NoSuchEnv"):
+        nh.run_trials([good, bad], tmp_path, workers=1, progress=False, backend="ray")
+    assert _load_result(good, tmp_path / good.name) is not None
+    assert not (tmp_path / bad.name / "result.json").exists()
+
+
+def test_ray_backend_joins_a_cluster_at_an_address_with_token_authentication(study, tmp_path):
+    """A one-machine cluster (``ray start --head``, token authentication on, its own temporary
+    folder) and a driver that joins it by address: the same results.csv as the processes."""
+    import os
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    from noisy_helpers import _ray_backend
+
+    import shutil
+    import tempfile
+
+    _require_ray()
+    port = _free_port()
+    ray_temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's sockets live there
+    env = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN="0123456789abcdef" * 2)
+    head = subprocess.Popen(
+        [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+         "--num-cpus", "2", "--port", str(port), "--include-dashboard=false",
+         "--temp-dir", ray_temp],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                _ray_backend.check_address(f"127.0.0.1:{port}")
+                break
+            except ValueError:
+                assert time.monotonic() < deadline and head.poll() is None, "no head started"
+                time.sleep(0.5)
+        code = ("import sys, noisy_helpers as nh\n"
+                "from noisy_helpers.exploration import deep_sea_config\n"
+                "trials = nh.sweep(deep_sea_config(3, episodes=12), 'noisy', [True, False], "
+                "[0, 1], env_id=nh.DEEP_SEA_ID, "
+                "env_kwargs=[dict(size=3, randomize_actions=False)])\n"
+                "nh.run_trials(trials, sys.argv[1], progress=False, backend='ray', "
+                "address=sys.argv[2])\n")
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / "study"),
+                        f"127.0.0.1:{port}"], env=env, check=True, timeout=180)
+    finally:
+        # The head's processes share its process group (its workers end with its raylet);
+        # SIGTERM would first try to drain the node for 30 s.
+        os.killpg(head.pid, signal.SIGKILL)
+        head.wait(timeout=30)
+        shutil.rmtree(ray_temp, ignore_errors=True)
+    assert (tmp_path / "study" / "results.csv").read_bytes() == \
+        (study[0] / "results.csv").read_bytes()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+BAD_BACKENDS = [
+    ("unknown backend", dict(backend="dask"), ValueError, "backend must be one of"),
+    ("backend not a str", dict(backend=None), ValueError, "backend must be one of"),
+    ("address without ray", dict(address="127.0.0.1:6379"), ValueError, "address is for"),
+    ("address of another form", dict(backend="ray", address="nowhere"), ValueError,
+     "host:port"),
+    ("address not a str", dict(backend="ray", address=6379), TypeError, "address must be"),
+    ("address where nothing answers", dict(backend="ray", address="unreachable"), ValueError,
+     "no Ray cluster answers there"),
+]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [c[1:] for c in BAD_BACKENDS],
+                         ids=[c[0] for c in BAD_BACKENDS])
+def test_bad_input_backend_or_address_is_refused_leaving_out_as_it_was(
+        study, kwargs, error, match, tmp_path):
+    import shutil
+    import time
+
+    from state import tree_hashes
+
+    if kwargs.get("backend") == "ray":
+        _require_ray()
+    if kwargs.get("address") == "unreachable":
+        kwargs = dict(kwargs, address=f"127.0.0.1:{_free_port()}")
+    out = tmp_path / "study"
+    shutil.copytree(study[0], out)
+    changed = [dataclasses.replace(t, config=t.config.replace(learning_rate=2e-3))
+               for t in tiny_trials()]  # all would train again
+    before = tree_hashes(out)
+    start = time.monotonic()
+    with pytest.raises(error, match=match):
+        nh.run_trials(changed, out, progress=False, **kwargs)
+    assert time.monotonic() - start < 30  # Ray itself would retry an address for minutes
+    assert tree_hashes(out) == before
+
+
+def test_ray_address_defaults_to_ray_address_in_the_environment(monkeypatch):
+    from noisy_helpers import _ray_backend
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert _ray_backend.check_address(None) is None  # a local Ray
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    assert _ray_backend.check_address(None) == "auto"
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{_free_port()}")
+    with pytest.raises(ValueError, match="RAY_ADDRESS '127.0.0.1:"):
+        _ray_backend.check_address(None)
+
+
+def test_backend_ray_without_ray_names_the_extra_and_leaves_out_as_it_was(
+        monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # "import ray" raises ImportError
+    with pytest.raises(ImportError, match=r'pip install "noisy_helpers\[cluster\]"'):
+        nh.run_trials(tiny_trials(), tmp_path / "study", progress=False, backend="ray")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_process_backend_never_imports_ray(study):
+    import subprocess
+
+    code = ("import sys, noisy_helpers as nh\n"
+            "from noisy_helpers.exploration import deep_sea_config\n"
+            "trials = nh.sweep(deep_sea_config(3, episodes=12), 'noisy', [True, False], "
+            "[0, 1], env_id=nh.DEEP_SEA_ID, env_kwargs=[dict(size=3, randomize_actions=False)])\n"
+            "nh.run_trials(trials, sys.argv[1], progress=False)\n"
+            "import noisy_helpers.cli\n"
+            "assert 'ray' not in sys.modules, 'ray was imported'\n")
+    subprocess.run([sys.executable, "-c", code, str(study[0])], check=True, timeout=120)
+
+
+def test_a_folder_of_another_kind_is_refused_before_any_trial_runs(tmp_path, study):
+    from state import tree_hashes
+
+    trials = tiny_trials()
+    foreign = tmp_path / "study" / trials[1].name
+    foreign.mkdir(parents=True)
+    (foreign / "notes.txt").write_text("mine")
+    before = tree_hashes(tmp_path)
+    with pytest.raises(ValueError, match="trial folder .* noisy_helpers did not write"):
+        nh.run_trials(trials, tmp_path / "study", workers=1, progress=False)
+    assert tree_hashes(tmp_path) == before  # not even the first trial ran
+
+
+def test_a_copied_compact_run_is_the_runners_and_trains_again_when_changed(study, tmp_path):
+    import shutil
+
+    trial = tiny_trials()[0]
+    compact = tmp_path / "study" / trial.name  # what a committed study keeps of a run
+    compact.mkdir(parents=True)
+    for name in ("metrics.csv", "result.json"):
+        shutil.copyfile(study[0] / trial.name / name, compact / name)
+    changed = dataclasses.replace(trial, config=trial.config.replace(learning_rate=2e-3))
+    nh.run_trials([changed], tmp_path / "study", workers=1, progress=False)
+    assert _load_result(changed, compact) is not None
+    assert (compact / "run.json").exists()
+
+
+# --------------------------------------------- no Ray process outlives its driver
+_RAY_DRIVER = _DRIVER.replace("progress=False)", "progress=False, backend='ray')")
+
+
+def _descendants(pid: int, known: dict) -> dict:
+    """``known`` with every running descendant of ``pid`` (or of a known process) added:
+    ``{pid: start time}``.  Ray's agents are re-parented to PID 1 when the raylet dies, so the
+    test keeps following what it has seen."""
+    import pathlib
+
+    known = dict(known)
+    table = {}
+    for entry in pathlib.Path("/proc").glob("[0-9]*"):
+        fields = _stat_fields(entry.name)
+        if fields:
+            table[int(entry.name)] = (fields[1], fields[19])
+    grew = True
+    while grew:
+        grew = False
+        for child, (parent, start) in table.items():
+            if child not in known and (int(parent) == pid or int(parent) in known):
+                known[child] = start
+                grew = True
+    return known
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGKILL"])
+def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    _require_ray()
+    seen = {}
+    driver = subprocess.Popen([sys.executable, "-c", _RAY_DRIVER, str(tmp_path / "study")],
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and driver.poll() is None:
+            seen = _descendants(driver.pid, seen)
+            tasks = [pid for pid in seen if _alive(pid)
+                     and "_train_trial" in _proc(pid, "cmdline")]
+            if len(tasks) == 2:  # both trials are running as Ray tasks
+                break
+            time.sleep(0.2)
+        assert len(tasks) == 2, "the sweep never started its two Ray tasks"
+        time.sleep(2.0)
+        seen = _descendants(driver.pid, seen)
+        driver.send_signal(getattr(signal, signal_name))
+        driver.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(pid) for pid in seen):
+            time.sleep(0.1)
+        left = [_proc(pid, "cmdline").replace("\0", " ")[:60] for pid in seen if _alive(pid)]
+        assert not left, f"processes outlived their driver: {left}"
+    finally:  # never leave a process behind, whatever the outcome
+        if driver.poll() is None:
+            driver.kill()
+        for pid in seen:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
