@@ -97,9 +97,11 @@ def connect(ray, address, workers: int) -> bool:
     if address is not None:
         try:
             ray.init(address=address, **options)
-        except ConnectionError as error:  # it answered TCP (check_address), then refused
+        except (ConnectionError, RuntimeError) as error:  # it answered TCP, then refused
+            # (a token missing, another Ray or Python version on the cluster, ...)
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise ValueError(
-                f"address {address!r}: Ray did not accept this driver ({error}); if the "
+                f"address {address!r}: Ray did not accept this driver ({reason}); if the "
                 f"cluster uses token authentication, set RAY_AUTH_MODE=token and its token "
                 f"(RAY_AUTH_TOKEN; `ray get-auth-token` on the head prints it)") from None
         return True

@@ -280,7 +280,8 @@ def test_ray_backend_raises_a_failing_trials_error_and_keeps_the_finished_ones(t
 
 def test_ray_backend_joins_a_cluster_at_an_address_with_token_authentication(study, tmp_path):
     """A one-machine cluster (``ray start --head``, token authentication on, its own temporary
-    folder) and a driver that joins it by address: the same results.csv as the processes."""
+    folder): a driver without the token is refused with one error before anything is written;
+    one with it joins by address and writes the same results.csv as the processes."""
     import os
     import signal
     import subprocess
@@ -317,6 +318,14 @@ def test_ray_backend_joins_a_cluster_at_an_address_with_token_authentication(stu
                 "env_kwargs=[dict(size=3, randomize_actions=False)])\n"
                 "nh.run_trials(trials, sys.argv[1], progress=False, backend='ray', "
                 "address=sys.argv[2])\n")
+        without_token = {k: v for k, v in env.items() if not k.startswith("RAY_AUTH")}
+        refused = subprocess.run([sys.executable, "-c", code, str(tmp_path / "study"),
+                                  f"127.0.0.1:{port}"], env=without_token, timeout=180,
+                                 capture_output=True, text=True)
+        assert refused.returncode == 1
+        assert "ValueError: address '127.0.0.1:" in refused.stderr
+        assert "Ray did not accept this driver" in refused.stderr
+        assert not (tmp_path / "study").exists()  # refused before anything was written
         subprocess.run([sys.executable, "-c", code, str(tmp_path / "study"),
                         f"127.0.0.1:{port}"], env=env, check=True, timeout=180)
     finally:
