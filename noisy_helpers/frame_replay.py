@@ -115,6 +115,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         self._head = np.full(self.streams, -1, dtype=np.int64)
         self._open = np.zeros(self.streams, dtype=bool)
         self._stack_offsets = np.arange(-self.stack_size + 1, 1)  # -3, -2, -1, 0
+        self._window_offsets = np.arange(-self.stack_size + 1, 2)  # -3, ..., 0, +1
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(capacity={self.capacity}, transitions={self._size}, "
@@ -232,12 +233,27 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
     def _stack(self, slot: int) -> np.ndarray:
         return self._stacks(np.array([slot]))[0]
 
+    def _windows(self, slots: np.ndarray) -> np.ndarray:
+        """For each complete slot, its stack and the next one from one gather of
+        ``stack_size + 1`` frames ``(n, stack_size + 1, *frame_shape)``: the stack is
+        ``[:, :-1]``, the next stack ``[:, 1:]``.  Each frame is read once (5 frames for the
+        two 4-frame stacks, not 8).  The frame after a complete slot always belongs to its
+        episode (``add`` writes it as the transition's next frame, and a new episode starts
+        one slot later), so one rule zeroes the frames before the episode's first in both."""
+        positions = self._later(slots[:, None], self._window_offsets)
+        first = (self.flags.take(positions[:, :-1]) & _FIRST).astype(bool)
+        later_first = np.logical_or.accumulate(first[:, :0:-1], axis=1)[:, ::-1]
+        windows = self.frames.take(positions, axis=0)  # (n, stack_size + 1, *frame_shape)
+        windows[:, :-2][later_first] = 0  # frames before the episode's first
+        return windows
+
     def _gather(self, indices: np.ndarray, weights: np.ndarray) -> Batch:
+        windows = self._windows(indices)
         return Batch(
-            obs=self._stacks(indices),
+            obs=windows[:, :-1],  # obs and next_obs are two views of one array
             actions=self.actions[indices].astype(np.int64),
             rewards=self.rewards[indices],
-            next_obs=self._stacks(self._later(indices, 1)),
+            next_obs=windows[:, 1:],
             dones=self.dones[indices].astype(np.float32),
             weights=weights,
             indices=indices,

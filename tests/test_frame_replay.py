@@ -176,6 +176,25 @@ def test_property_every_complete_slot_rebuilds_its_transition(capacity, stack_si
     assert ((buffer.tree.priorities > 0) == complete).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(capacity=st.integers(4, 30), stack_size=st.integers(1, 4), seed=st.integers(0, 10**6))
+def test_property_a_batch_reads_each_frame_once_and_equals_the_two_stacks(capacity, stack_size,
+                                                                          seed):
+    """The sampled obs and next_obs come from one gather of stack_size + 1 frames per slot;
+    they equal the two stacks rebuilt one by one (the reference), across episode ends and
+    wrap-around."""
+    capacity = max(capacity, stack_size + 2)
+    buffer = check_against_naive(capacity, stack_size, seed, episodes=15, frame_shape=(2,))
+    slots = buffer.complete_slots()
+    windows = buffer._windows(slots)
+    assert windows.shape == (len(slots), stack_size + 1, 2)
+    np.testing.assert_array_equal(windows[:, :-1], buffer._stacks(slots))
+    np.testing.assert_array_equal(windows[:, 1:], buffer._stacks(buffer._later(slots, 1)))
+    batch = buffer.sample(min(4, len(buffer)), beta=0.4)
+    np.testing.assert_array_equal(batch.obs, buffer._stacks(batch.indices))
+    np.testing.assert_array_equal(batch.next_obs, buffer._stacks(buffer._later(batch.indices, 1)))
+
+
 @pytest.mark.parametrize("capacity, streams", [(24, 3), (64, 4), (400, 2)])
 def test_interleaved_streams_never_mix_frames_of_two_environments(capacity, streams):
     """Several environments add in turn, each into its own ring of capacity // streams slots;
