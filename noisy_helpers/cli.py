@@ -161,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="seed of the first episode; episode i uses seed + i (default 12345)")
     evaluate.add_argument("--noise", action="store_true",
                           help="keep the noise on, redrawn as in training")
+    evaluate.add_argument("--sticky-actions", type=float, default=0.0, metavar="P",
+                          help="Atari: the probability that the emulator repeats the previous "
+                               "action (Machado et al. 2018: 0.25, which gives every game its "
+                               "own course). Default 0: the papers' protocol, a deterministic "
+                               "emulator with up to 30 no-ops at the start, where a policy with "
+                               "its noise removed plays few distinct games")
     evaluate.add_argument("--random", action="store_true",
                           help="also play a uniformly random policy on the same episode seeds "
                                "and print the ratio of the means")
@@ -334,6 +340,7 @@ def _evaluate(args, parser) -> int:
     import numpy as np
 
     from . import run_folder
+    from .atari import is_atari
     from .training import evaluate, load_agent, make_env, random_policy_returns, resample_every
 
     if args.episodes < 1:
@@ -352,15 +359,25 @@ def _evaluate(args, parser) -> int:
     run = run_folder.require_run_folder(args.run, "--run")
     agent, selection, saved = load_agent(run, args.which)
     config, env_id, env_kwargs = saved["config"], saved["env_id"], saved["env_kwargs"]
-    envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(args.episodes)]
+    if not 0.0 <= args.sticky_actions <= 1.0:
+        parser.error(f"--sticky-actions must be a probability in [0, 1], got {args.sticky_actions}")
+    if args.sticky_actions and not is_atari(env_id):
+        parser.error(f"--sticky-actions is for Atari (ALE/...) runs, not {env_id}")
+    envs = [make_env(env_id, env_kwargs=env_kwargs, sticky_actions=args.sticky_actions)
+            for _ in range(args.episodes)]
     print(_describe_agent(selection, run))
     seeds = [args.seed + i for i in range(args.episodes)]
     returns = evaluate(agent, envs, seeds, noise=args.noise,
                        resample_every=resample_every(config))
     mode = "noise on" if args.noise else "noise removed (μ only)"
+    if is_atari(env_id):
+        mode += (f", sticky actions {args.sticky_actions:g}" if args.sticky_actions
+                 else ", up to 30 no-ops, no sticky actions")
     print(f"{env_id}, {args.episodes} episodes, {mode}: mean return {returns.mean():.1f} "
           f"± {returns.std():.1f} (min {returns.min():.1f}, max {returns.max():.1f})")
     print("returns: " + " ".join(f"{r:g}" for r in returns))
+    # A deterministic policy on a deterministic emulator can play one game many times over.
+    print(f"distinct returns: {len(np.unique(returns))} of {args.episodes}")
     if args.random:
         # The same seeds as the agent's episodes first, then more if --random-episodes asks.
         count = args.random_episodes or args.episodes
@@ -368,8 +385,8 @@ def _evaluate(args, parser) -> int:
         random = random_policy_returns([envs[i % len(envs)] for i in range(count)],
                                        [args.seed + i for i in range(count)], seed=args.seed)
         same = "same seeds" if count == args.episodes else f"seeds {args.seed}..{args.seed + count - 1}"
-        print(f"{env_id}, {count} episodes, uniformly random actions ({same}): "
-              f"mean return {random.mean():.1f} ± {random.std():.1f} "
+        print(f"{env_id}, {count} episodes, uniformly random actions ({same}, the same "
+              f"protocol): mean return {random.mean():.1f} ± {random.std():.1f} "
               f"(standard error {random.std() / max(1, count - 1) ** 0.5:.1f})")
         if random.mean() > 0:
             print(f"agent / random: {returns.mean() / random.mean():.2f}")

@@ -70,17 +70,32 @@ METRIC_FIELDS = [
 ]
 
 
-def make_env(env_id: str, render_mode=None, training: bool = False, env_kwargs=None):
+def make_env(env_id: str, render_mode=None, training: bool = False, env_kwargs=None,
+             sticky_actions: float = 0.0):
     """``gym.make(env_id, **env_kwargs)``, or :func:`~noisy_helpers.make_atari_env` for
     ``ALE/...`` ids (``training=True``: lives as episodes and clipped rewards; False: whole
     games with their true scores).  An unknown id raises ``ValueError`` naming it.
     ``env_kwargs``: the environment's own arguments, e.g. ``{"size": 10}`` for
-    ``noisy_helpers/DeepSea-v0``."""
+    ``noisy_helpers/DeepSea-v0``.  ``sticky_actions`` (Atari only): the probability that the
+    emulator repeats the previous action (0, the default: the papers' deterministic emulator
+    with up to 30 no-op starts; 0.25: Machado et al. 2018, every game its own)."""
     import gymnasium as gym
 
     run_folder.check_env_id(env_id)
     env_kwargs = run_folder.check_env_kwargs(env_kwargs)
+    if isinstance(sticky_actions, bool) or not isinstance(sticky_actions, (int, float)):
+        raise TypeError(f"sticky_actions must be a number in [0, 1], got {sticky_actions!r}")
+    if not 0.0 <= sticky_actions <= 1.0:
+        raise ValueError(f"sticky_actions must be a probability in [0, 1], got {sticky_actions!r}")
+    if sticky_actions and not is_atari(env_id):
+        raise ValueError(f"sticky_actions is for Atari (ALE/...) ids, got {sticky_actions!r} "
+                         f"with env_id {env_id!r}")
     if is_atari(env_id):
+        if sticky_actions:
+            if "sticky_actions" in env_kwargs:
+                raise ValueError(f"sticky_actions is given twice: {sticky_actions!r} and "
+                                 f"env_kwargs {env_kwargs!r}")
+            env_kwargs = dict(env_kwargs, sticky_actions=float(sticky_actions))
         return make_atari_env(env_id, training=training, render_mode=render_mode, **env_kwargs)
     try:
         env = gym.make(env_id, render_mode=render_mode, **env_kwargs)

@@ -131,8 +131,28 @@ def test_atari_run_exports_evaluates_against_random_and_records_a_video(capsys, 
     code, out, _ = run_main(["evaluate", "--run", str(shipped), "--episodes", "1", "--random",
                              "--random-episodes", "2", "--video", str(video)], capsys)
     assert code == 0 and "agent / random" in out
-    assert "2 episodes, uniformly random actions (seeds 12345..12346)" in out
+    assert "2 episodes, uniformly random actions (seeds 12345..12346" in out
+    assert "noise removed (μ only), up to 30 no-ops, no sticky actions" in out
+    assert "distinct returns: 1 of 1" in out
     assert video.stat().st_size > 10_000
+    code, out, _ = run_main(["evaluate", "--run", str(shipped), "--episodes", "2", "--noise",
+                             "--sticky-actions", "0.25"], capsys)
+    assert code == 0 and "2 episodes, noise on, sticky actions 0.25" in out
+    assert "distinct returns: " in out
+
+
+def test_sticky_actions_reach_the_emulator_and_are_refused_outside_atari():
+    from noisy_helpers.training import make_env
+
+    env = make_env("ALE/UpNDown-v5", sticky_actions=0.25)
+    assert env.unwrapped.ale.getFloat("repeat_action_probability") == 0.25
+    env.close()
+    for value, error in ((1.5, ValueError), (-0.1, ValueError), ("0.25", TypeError),
+                         (True, TypeError)):
+        with pytest.raises(error, match="sticky_actions"):
+            make_env("ALE/UpNDown-v5", sticky_actions=value)
+    with pytest.raises(ValueError, match="sticky_actions is for Atari"):
+        make_env("CartPole-v1", sticky_actions=0.25)
 
 
 def test_atari_defaults_come_from_the_env_id():
@@ -306,6 +326,10 @@ CLI_BAD_INPUTS = [
     ("evaluate, zero random episodes", nothing,
      ["evaluate", "--run", R, "--random", "--random-episodes", "0"], "--random-episodes"),
     ("evaluate, negative seed", nothing, ["evaluate", "--run", R, "--seed", "-1"], "--seed"),
+    ("evaluate, sticky actions above 1", nothing,
+     ["evaluate", "--run", R, "--sticky-actions", "1.5"], "--sticky-actions"),
+    ("evaluate, sticky actions on CartPole", nothing,
+     ["evaluate", "--run", R, "--sticky-actions", "0.25"], "for Atari"),
     ("evaluate, video not mp4", nothing, ["evaluate", "--run", R, "--video", "{tmp}/v.avi"],
      "mp4"),
     ("evaluate, video over a file", lambda root: (root / "v.mp4").write_text("mine"),
