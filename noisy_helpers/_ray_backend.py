@@ -7,8 +7,8 @@ package imports it.  The pieces, in the order ``run_trials`` uses them:
 * :func:`check_address` -- ``address`` (or ``RAY_ADDRESS``) checked before anything is
   written: its form, and that something answers there (Ray itself would retry for minutes).
 * :func:`connect` -- joins the cluster at the address, or starts a local Ray of ``workers``
-  CPUs and, on Linux, :mod:`noisy_helpers._reaper` beside it, so that no Ray process outlives
-  a driver that is killed.
+  CPUs with, on Linux, :mod:`noisy_helpers._reaper` beside it, so that no Ray process outlives
+  a driver that is killed or interrupted while Ray starts.
 * :func:`run` -- submits the trials (at most ``workers`` at a time), writes each trial's files
   as its task returns them, and on an error or Ctrl-C cancels the tasks still running.
 
@@ -85,12 +85,14 @@ def _children(pid: int) -> set:
     return {child for child, (_, parent, _) in _table().items() if parent == pid}
 
 
-def connect(ray, address, workers: int) -> bool:
-    """Join the cluster at ``address``, or start a local Ray with ``workers`` CPUs.  Returns
-    whether this call started Ray (and so must shut it down).  A Ray already initialised in
-    this process is used as it is."""
+def connect(ray, address, workers: int):
+    """Join the cluster at ``address``, or start a local Ray with ``workers`` CPUs.  Returns a
+    function that ends what this call started (``ray.shutdown()``, and on Linux the local Ray's
+    watchdog, which kills any Ray process still running), or None when it started nothing.  A
+    Ray already initialised in this process is used as it is.  Interrupted (Ctrl-C) while Ray
+    starts, it leaves nothing running."""
     if ray.is_initialized():
-        return False
+        return None
     import logging
 
     options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
@@ -98,22 +100,37 @@ def connect(ray, address, workers: int) -> bool:
         try:
             ray.init(address=address, **options)
         except (ConnectionError, RuntimeError) as error:  # it answered TCP, then refused
-            # (a token missing, another Ray or Python version on the cluster, ...)
+            # (no cluster for "auto", a token missing, another Ray or Python version, ...)
             reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise ValueError(
-                f"address {address!r}: Ray did not accept this driver ({reason}); if the "
-                f"cluster uses token authentication, set RAY_AUTH_MODE=token and its token "
-                f"(RAY_AUTH_TOKEN; `ray get-auth-token` on the head prints it)") from None
-        return True
-    before = _children(os.getpid())
-    ray.init(num_cpus=workers, **options)
-    started = sorted(_children(os.getpid()) - before)
-    if started:  # Linux: end them if this process is killed (see _reaper)
-        subprocess.Popen([sys.executable, str(Path(__file__).with_name("_reaper.py")),
-                          str(os.getpid()), *map(str, started)],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
-    return True
+            hint = ("start one with `ray start --head`" if address == "auto" else
+                    "if the cluster uses token authentication, set RAY_AUTH_MODE=token and its "
+                    "token (RAY_AUTH_TOKEN; `ray get-auth-token` on the head prints it)")
+            raise ValueError(f"address {address!r}: Ray did not accept this driver ({reason}); "
+                             f"{hint}") from None
+        return ray.shutdown
+    reaper = None
+    if sys.platform.startswith("linux"):  # started first: it also covers an interrupted start
+        reaper = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("_reaper.py")), str(os.getpid()),
+             *map(str, sorted(_children(os.getpid())))],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+
+    def end() -> None:
+        try:
+            if ray.is_initialized():
+                ray.shutdown()
+        finally:
+            if reaper is not None:  # kills whatever Ray left running, then exits
+                reaper.terminate()
+                reaper.wait()
+
+    try:
+        ray.init(num_cpus=workers, **options)
+    except BaseException:
+        end()
+        raise
+    return end
 
 
 def _train_trial(trial_values: dict):

@@ -3,17 +3,18 @@
 ``ray.init()`` without an address starts Ray's own processes (the GCS server, the raylet and
 its agents, and the workers that run tasks) as children of the driver.  When the driver ends
 cleanly, ``ray.shutdown()`` stops them.  When it is killed (SIGKILL, a notebook kernel killed
-by a timeout), the raylet and the workers go with it, but Ray's dashboard and runtime-env agents
-were measured here to keep running with PID 1 as parent.  The experiment runner starts this
-script beside a local Ray it started:
+by a timeout), or interrupted while Ray is still starting, the raylet and the workers go with it,
+but Ray's dashboard and runtime-env agents were measured here to keep running with PID 1 as
+parent.  The experiment runner starts this script just *before* ``ray.init``:
 
-    python _reaper.py DRIVER_PID ROOT_PID [ROOT_PID ...]
+    python _reaper.py DRIVER_PID [EXISTING_CHILD_PID ...]
 
-It follows the roots (the processes ``ray.init`` started) and every process they start, by
-process id *and* start time (a reused id is not followed), every ``PERIOD`` seconds.  When the
-driver is gone it sends SIGKILL to all of them still running, then exits; when they have all
-ended (``ray.shutdown()``), it exits.  It is run as a plain script, without importing the
-package, so it starts in milliseconds.
+It follows every child the driver starts from then on (not the children it already had, nor
+this script) and every process those start, by process id *and* start time (a reused id is not
+followed), every ``PERIOD`` seconds.  When the driver is gone, or when the driver sends SIGTERM
+(its run is over: Ray was shut down, or its start was interrupted), it sends SIGKILL to all of
+them still running, then exits.  It is run as a plain script, without importing the package, so
+it starts in milliseconds.
 """
 
 from __future__ import annotations
@@ -67,26 +68,27 @@ def follow(tracked: dict, table: dict) -> dict:
     return tracked
 
 
-def main(driver: int, roots: list) -> int:
+def main(driver: int, existing: list) -> int:
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))  # the driver: reap now
     first = _stat(driver)
     if first is None:
         return 0
-    table = _table()
-    tracked = {pid: table[pid][2] for pid in roots if pid in table}
+    ignored = set(existing) | {os.getpid()}
+    tracked = {}
     while True:
         table = _table()
+        tracked.update({pid: stat[2] for pid, stat in table.items()
+                        if stat[1] == driver and pid not in ignored and pid not in tracked})
         tracked = follow(tracked, table)
-        alive = [pid for pid, start in tracked.items()
-                 if _running(table.get(pid)) and table[pid][2] == start]
         now = table.get(driver)
-        if not _running(now) or now[2] != first[2]:
-            for pid in alive:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            return 0
-        if not alive:
+        if stop or not _running(now) or now[2] != first[2]:
+            for pid, start in tracked.items():
+                if _running(table.get(pid)) and table[pid][2] == start:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
             return 0
         time.sleep(PERIOD)
 

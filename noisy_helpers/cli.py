@@ -87,12 +87,14 @@ _float_or_none.__name__ = "number or 'none'"
 _int_or_none.__name__ = "integer or 'none'"
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+def _add_config_flags(parser: argparse.ArgumentParser, skip=()) -> None:
     docs = Config.field_docs()
     group = parser.add_argument_group(
         "Config fields (defaults: noisy_helpers.Config; with --small: Config.small())"
     )
     for field in dataclasses.fields(Config):
+        if field.name in skip:
+            continue
         default = field.default
         help_text = f"{docs.get(field.name, '')} (default: {default})".replace("%", "%%")
         if field.type in ("bool", bool):
@@ -201,8 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "--field set to each of --values, on each of --seeds (noisy_helpers.sweep "
                     "and run_trials). Trials already finished in --out are read, not trained "
                     "again; a changed trial is trained again. Each trial is a run folder "
-                    "--out/<field=value>/<env>/seed<N> with metrics.csv and result.json; all "
-                    "results go to --out/results.csv.",
+                    "--out/<field=value>/<env>/seed<N> with metrics.csv and result.json; the "
+                    "results of this command's trials go to --out/results.csv (a results.csv "
+                    "that a sweep did not write is refused).",
     )
     sweep.add_argument("--field", required=True,
                        help="the Config field to vary (any field but seed), e.g. noisy, "
@@ -233,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start from Config.small() (Atari: a tiny Config.atari()), the "
                             "CI budget")
     sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    _add_config_flags(sweep)
+    _add_config_flags(sweep, skip=("seed",))  # the seeds come from --seeds
 
     plot = commands.add_parser("plot", help="write learning_curve.png and sigma.png of a run")
     plot.add_argument("--run", required=True, type=Path, help="run directory (from train)")
@@ -250,17 +253,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_MOST_SEEDS = 100_000  # a sweep of more trials than this is a typo, not a study
+
+
 def _seed_list(text: str) -> list:
     """``0-19``, ``0,3,7`` or ``0-4,10``: the seeds, each in [0, 2**31), in that order."""
-    seeds = []
-    for part in text.split(","):
-        low, dash, high = part.strip().partition("-")
-        if not low.isdigit() or (dash and not high.isdigit()):
-            raise argparse.ArgumentTypeError(f"must be seeds such as 0-19 or 0,3,7, got {text!r}")
-        seeds += list(range(int(low), int(high) + 1)) if dash else [int(low)]
-    if not seeds or len(set(seeds)) != len(seeds) or max(seeds) >= 2**31:
-        raise argparse.ArgumentTypeError(f"must be distinct seeds in [0, 2**31), at least one, "
-                                         f"got {text!r}")
+    import re
+
+    parts = [re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", part.strip()) for part in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"must be seeds such as 0-19 or 0,3,7, got {text!r}")
+    ranges = [(int(m[1]), int(m[2] if m[2] is not None else m[1])) for m in parts]
+    if any(high >= 2**31 or low > high for low, high in ranges):
+        raise argparse.ArgumentTypeError(f"must be seeds in [0, 2**31), each range low-high "
+                                         f"with low <= high, got {text!r}")
+    if sum(high - low + 1 for low, high in ranges) > _MOST_SEEDS:  # checked before listing them
+        raise argparse.ArgumentTypeError(f"must be at most {_MOST_SEEDS:,} seeds, got {text!r}")
+    seeds = [seed for low, high in ranges for seed in range(low, high + 1)]
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"must be distinct seeds, got {text!r}")
     return seeds
 
 
@@ -283,7 +294,7 @@ def _field_value(field: dataclasses.Field, text: str):
 def _config_from(args, base: Config) -> Config:
     changes = {}
     for field in dataclasses.fields(Config):
-        value = getattr(args, field.name)
+        value = getattr(args, field.name, None)
         if value is not None:
             if value == _NONE:
                 value = None
@@ -440,33 +451,37 @@ def _sweep(args, parser) -> int:
 
     fields = {field.name: field for field in dataclasses.fields(Config)}
     args.field = args.field.replace("-", "_")  # --field learning-rate, as its flag is spelt
-    if args.seed is not None:
-        parser.error("--seed: a sweep takes its seeds from --seeds")
     if args.field not in fields or args.field == "seed":
-        parser.error(f"--field must be a Config field other than seed, got {args.field!r}")
+        raise ValueError(f"--field must be a Config field other than seed, got {args.field!r}")
     if getattr(args, args.field) is not None:
-        parser.error(f"--field {args.field} is swept: drop its flag {_flag(args.field)}")
+        raise ValueError(f"--field {args.field} is swept: drop its flag {_flag(args.field)}")
     if args.workers is not None and args.workers < 1:
-        parser.error(f"--workers must be >= 1, got {args.workers}")
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
     if args.address is not None and args.backend != "ray":
-        parser.error("--address is for --backend ray")
+        raise ValueError("--address is for --backend ray")
     values = []
     for text in args.values:
         try:
             values.append(_field_value(fields[args.field], text))
         except ValueError:
-            parser.error(f"--values: {text!r} is not a value of {args.field}")
+            raise ValueError(f"--values: {text!r} is not a value of {args.field}") from None
     if len(set(map(str, values))) != len(values):
-        parser.error(f"--values must be distinct, got {' '.join(args.values)}")
+        raise ValueError(f"--values must be distinct, got {' '.join(args.values)}")
+    # Folder names as the values were typed (hidden_sizes 64,64 is "hidden_sizes=64x64").
+    labels = [f"{args.field}={text.strip().replace(',', 'x')}"
+              if args.field == "hidden_sizes" else f"{args.field}={value}"
+              for text, value in zip(args.values, values)]
     env_id = args.env or "CartPole-v1"
     base = _config_from(args, default_config(env_id, small=args.small))
     trials = sweep(base, args.field, values, args.seeds, env_id=env_id,
-                   env_kwargs=[args.env_kwargs or {}])
+                   env_kwargs=[args.env_kwargs or {}], labels=labels)
     try:
         rows = run_trials(trials, args.out, workers=args.workers,
                           progress=not args.no_progress, backend=args.backend,
                           address=args.address)
     except KeyboardInterrupt:
+        print(f"\ninterrupted: the finished trials are kept in {args.out}; the same command "
+              f"trains the others", file=sys.stderr)
         return 130
     print(f"{len(rows)} runs in {args.out}; their results: {args.out / 'results.csv'}")
     for group in dict.fromkeys(row["group"] for row in rows):

@@ -208,16 +208,27 @@ def _run_trial(trial_values: dict, directory: str) -> dict:
     return summary
 
 
-def _load_result(trial: Trial, directory: Path):
-    """The saved result of ``trial`` in ``directory``, or None (none, or another trial's)."""
+def _read_result(directory: Path):
+    """The runner's ``result.json`` in ``directory`` (``{"trial": ..., "result": ...}``), or
+    None: none there, or a file that is not one (damaged, or not JSON of that shape)."""
     path = directory / "result.json"
-    if not path.exists():
+    if not path.is_file():
         return None
     try:
-        saved = json.loads(path.read_text())
-    except json.JSONDecodeError:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
-    return saved["result"] if saved.get("trial") == trial.to_dict() else None
+    if not (isinstance(saved, dict) and isinstance(saved.get("trial"), dict)
+            and isinstance(saved.get("result"), dict)):
+        return None
+    return saved
+
+
+def _load_result(trial: Trial, directory: Path):
+    """The saved result of ``trial`` in ``directory``, or None (none, a damaged one, or
+    another trial's: the trial is then trained again)."""
+    saved = _read_result(directory)
+    return saved["result"] if saved is not None and saved["trial"] == trial.to_dict() else None
 
 
 def _save_result(trial: Trial, directory: Path, result: dict) -> None:
@@ -234,15 +245,43 @@ _RESULT_ENTRIES = ("result.json", "result.json.partial")
 
 def _check_trial_folder(folder: Path) -> None:
     """Refuse (``ValueError``) a trial folder the runner may not replace: it must be absent,
-    empty, a run of this package, or hold only the runner's files (a study's committed
-    ``metrics.csv`` and ``result.json``)."""
+    empty, a run of this package, or a run the runner kept in compact form (a committed
+    study's ``metrics.csv`` beside a ``result.json`` of the runner's)."""
     from . import run_folder
 
     if folder.is_dir() and not (folder / run_folder.MARKER).exists():
         own = set(run_folder.OWN_ENTRIES) | set(_RESULT_ENTRIES)
-        if all(entry.name in own for entry in folder.iterdir()):
+        if (_read_result(folder) is not None
+                and all(entry.name in own for entry in folder.iterdir())):
             return
     run_folder.check_out_folder(folder, overwrite=True, name="trial folder")
+
+
+def _check_results_csv(path: Path) -> None:
+    """Refuse (``ValueError``) to replace a ``results.csv`` that the runner did not write (its
+    header does not start with :data:`RESULT_FIELDS`), or one that is not a file."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ValueError(f"{str(path)!r} is not a file: the study's results.csv goes there")
+    if path.exists():
+        with open(path, newline="", encoding="utf-8", errors="replace") as file:
+            header = next(csv.reader(file), [])
+        if header[: len(RESULT_FIELDS)] != RESULT_FIELDS:
+            raise ValueError(f"{str(path)!r} was not written by run_trials (its columns are not "
+                             f"{', '.join(RESULT_FIELDS[:3])}, ...); move it, or choose another "
+                             f"out")
+
+
+def _check_trainable(trials: list) -> None:
+    """``train``'s own checks of each trial (config against environment), and each distinct
+    environment built once: a bad env id, bad environment arguments or a config the environment
+    cannot take raise their ``ValueError`` before anything is written."""
+    from .training import _check_train_arguments, make_env
+
+    for trial in trials:
+        _check_train_arguments(trial.config, trial.env_id, trial.env_kwargs, False, None)
+    for env_id, kwargs in dict.fromkeys((t.env_id, json.dumps(t.env_kwargs, sort_keys=True))
+                                        for t in trials):
+        make_env(env_id, env_kwargs=json.loads(kwargs)).close()
 
 
 def _clear_trial_folder(folder: Path) -> None:
@@ -274,8 +313,10 @@ def run_trials(trials, out, workers=None, progress: bool = True, backend: str = 
             ``RAY_ADDRESS``, else a local Ray of ``workers`` CPUs, shut down at the end.
 
     Every input is checked before anything is written: a bad backend, an address where no
-    Ray answers, Ray missing, or a trial folder that holds files of another kind each raise
-    one error and leave ``out`` as it was.  On an error or Ctrl-C, the running trials stop and
+    Ray answers, Ray missing, a trial folder that holds files of another kind, a
+    ``results.csv`` that the runner did not write, or a trial that ``train`` would refuse (an
+    unknown env id, bad env arguments, a config the env cannot take) each raise one error and
+    leave ``out`` as it was.  A damaged ``result.json`` means its trial trains again.  On an error or Ctrl-C, the running trials stop and
     the finished ones stay saved; no worker outlives the driver, however it ends.
     """
     trials = list(trials)
@@ -315,15 +356,17 @@ def run_trials(trials, out, workers=None, progress: bool = True, backend: str = 
     todo = [t for t in trials if t.name not in results]
     for trial in todo:
         _check_trial_folder(out / trial.name)
+    _check_results_csv(out / "results.csv")
+    _check_trainable(todo)
 
-    started = False  # a local Ray this call started, shut down at its end
-    if todo and backend == "ray":
-        started = _ray_backend.connect(ray, address, workers or os.cpu_count() or 1)
+    end = None  # ends the Ray this call started, if any
     try:
+        if todo and backend == "ray":
+            end = _ray_backend.connect(ray, address, workers or os.cpu_count() or 1)
         _run_todo(todo, trials, results, out, workers, progress, backend, ray)
     finally:
-        if started:
-            ray.shutdown()
+        if end is not None:
+            end()
     rows = [_row(trial, results[trial.name]) for trial in trials]
     _write_csv(out / "results.csv", rows)
     return rows
@@ -377,8 +420,8 @@ def _run_in_processes(todo: list, out: Path, workers: int, finished) -> None:
         # A failure or Ctrl-C: stop the workers now (finished trials stay saved).
         processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
+        for process in processes:  # SIGKILL: a trial's folder is the runner's, trained again
+            process.kill()         # next time (SIGTERM would make train save a checkpoint)
         raise
     pool.shutdown()
 

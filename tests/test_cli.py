@@ -382,7 +382,21 @@ CLI_BAD_INPUTS = [
      "distinct"),
     ("sweep a field also given as a flag", nothing,
      SWEEP + ["--field", "noisy", "--values", "true", "--no-noisy"], "drop its flag --noisy"),
-    ("sweep with --seed", nothing, SWEEP + NOISY + ["--seed", "3"], "--seeds"),
+    ("sweep with --seed", nothing, SWEEP + NOISY + ["--seed", "3"],
+     "unrecognized arguments: --seed"),
+    ("sweep, seeds a superscript digit", nothing,
+     ["sweep", "--seeds", "\u00b2", "--out", "{tmp}/new"] + NOISY, "--seeds"),
+    ("sweep, seeds a huge range", nothing,
+     ["sweep", "--seeds", "0-99999999999", "--out", "{tmp}/new"] + NOISY, "2**31"),
+    ("sweep, seeds a range of a billion", nothing,
+     ["sweep", "--seeds", "0-999999999", "--out", "{tmp}/new"] + NOISY, "at most 100,000"),
+    ("sweep, seeds a reversed range", nothing,
+     ["sweep", "--seeds", "3-1", "--out", "{tmp}/new"] + NOISY, "low <= high"),
+    ("sweep, an unknown env", nothing, SWEEP + NOISY + ["--env", "Nope-v0"], "Nope-v0"),
+    ("sweep over a results.csv of someone else's", lambda root: (
+        (root / "study").mkdir(), (root / "study" / "results.csv").write_text("a,b\n1,2\n")),
+     ["sweep", "--small", "--no-progress", "--seeds", "0", "--out", "{tmp}/study"] + NOISY,
+     "not written by run_trials"),
     ("sweep, seeds an open range", nothing, ["sweep", "--seeds", "5-", "--out", "{tmp}/new"] + NOISY,
      "--seeds"),
     ("sweep, seeds a word", nothing, ["sweep", "--seeds", "all", "--out", "{tmp}/new"] + NOISY,
@@ -442,11 +456,12 @@ def test_sweep_trains_each_value_on_each_seed_and_reads_finished_ones_back(tmp_p
                                     for row in rows]
 
 
-def test_sweep_help_documents_every_config_field_and_the_backends():
+def test_sweep_help_documents_every_config_field_but_seed_and_the_backends():
     text = build_parser()._subparsers._group_actions[0].choices["sweep"].format_help()
     for field in dataclasses.fields(Config):
-        assert "--" + field.name.replace("_", "-") in text
+        assert field.name == "seed" or "--" + field.name.replace("_", "-") in text
     assert "{processes,ray}" in text and "noisy_helpers[cluster]" in text
+    assert "--seed " not in text and "--seed," not in text  # a sweep's seeds are --seeds
 
 
 def test_train_over_a_run_with_overwrite_replaces_only_its_own_files(cli_run, tmp_path,

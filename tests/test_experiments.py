@@ -131,11 +131,22 @@ def test_run_trials_refuses_bad_input(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing was started
 
 
+def failing_after_it_trains(study_folder):
+    """A trial that passes every check and fails once trained: its folder is a run of ours
+    whose ``result.json.partial`` is a folder, so its result cannot be saved."""
+    from noisy_helpers import run_folder
+
+    trial = tiny_trials(seeds=(1,), values=(False,))[0]
+    folder = study_folder / trial.name
+    run_folder.start_run_folder(folder, "new")
+    (folder / "result.json.partial").mkdir()
+    return trial
+
+
 def test_a_failing_trial_raises_its_error_and_keeps_the_finished_ones(tmp_path):
     good = tiny_trials(seeds=(0,), values=(True,))[0]
-    bad = nh.Trial(config=deep_sea_config(3, episodes=2), env_id="NoSuchEnv-v0",
-                   field="noisy", group="broken")
-    with pytest.raises(ValueError, match="NoSuchEnv"):
+    bad = failing_after_it_trains(tmp_path)
+    with pytest.raises(IsADirectoryError):
         nh.run_trials([good, bad], tmp_path, workers=1, progress=False)
     assert (tmp_path / good.name / "result.json").exists()
     assert not (tmp_path / bad.name / "result.json").exists()
@@ -270,9 +281,8 @@ def test_ray_and_process_backends_write_byte_identical_results(tmp_path):
 def test_ray_backend_raises_a_failing_trials_error_and_keeps_the_finished_ones(tmp_path):
     _require_ray()
     good = tiny_trials(seeds=(0,), values=(True,))[0]
-    bad = nh.Trial(config=deep_sea_config(3, episodes=2), env_id="NoSuchEnv-v0",
-                   field="noisy", group="broken")
-    with pytest.raises(ValueError, match="NoSuchEnv"):
+    bad = failing_after_it_trains(tmp_path)
+    with pytest.raises(IsADirectoryError):
         nh.run_trials([good, bad], tmp_path, workers=1, progress=False, backend="ray")
     assert _load_result(good, tmp_path / good.name) is not None
     assert not (tmp_path / bad.name / "result.json").exists()
@@ -429,6 +439,65 @@ def test_a_folder_of_another_kind_is_refused_before_any_trial_runs(tmp_path, stu
     assert tree_hashes(tmp_path) == before  # not even the first trial ran
 
 
+def _foreign_results_csv(out):
+    out.mkdir(parents=True)
+    (out / "results.csv").write_text("my,own,table\n1,2,3\n")
+
+
+def _results_csv_folder(out):
+    (out / "results.csv").mkdir(parents=True)
+
+
+def _lone_user_metrics(out):
+    folder = out / tiny_trials()[0].name
+    folder.mkdir(parents=True)
+    (folder / "metrics.csv").write_text("step,x\n1,2\n")  # the user's, no result.json
+
+
+BAD_STUDIES = [
+    ("a results.csv the runner did not write", _foreign_results_csv, {}, "not written by"),
+    ("results.csv a folder", _results_csv_folder, {}, "is not a file"),
+    ("a trial folder holding only a user's metrics.csv", _lone_user_metrics, {},
+     "did not write"),
+    ("an env id gymnasium does not know", lambda out: None, dict(env_id="NoSuchEnv-v0"),
+     "NoSuchEnv"),
+    ("env arguments the env refuses", lambda out: None, dict(env_kwargs=[{"size": "x"}]),
+     "size"),
+    ("a config the env cannot take", lambda out: None, dict(base=Config.small(num_envs=2)),
+     "num_envs"),
+]
+
+
+@pytest.mark.parametrize("setup, changes, match", [c[1:] for c in BAD_STUDIES],
+                         ids=[c[0] for c in BAD_STUDIES])
+def test_bad_input_study_is_refused_before_anything_is_written(tmp_path, setup, changes, match):
+    from state import tree_hashes
+
+    out = tmp_path / "study"
+    setup(out)
+    kwargs = dict(env_id=nh.DEEP_SEA_ID, env_kwargs=[dict(size=3, randomize_actions=False)])
+    base = changes.pop("base", deep_sea_config(3, episodes=12))
+    kwargs.update(changes)
+    trials = nh.sweep(base, "noisy", [True, False], [0, 1], **kwargs)
+    before = tree_hashes(tmp_path), sorted(str(p) for p in tmp_path.rglob("*"))
+    with pytest.raises(ValueError, match=match):
+        nh.run_trials(trials, out, workers=1, progress=False)
+    assert (tree_hashes(tmp_path), sorted(str(p) for p in tmp_path.rglob("*"))) == before
+
+
+@pytest.mark.parametrize("damage", [b"[]", b"{}", b'{"trial": 1, "result": 2}', b"\xff\xfe",
+                                    b"{"])
+def test_a_damaged_result_json_means_the_trial_trains_again(study, tmp_path, damage):
+    import shutil
+
+    out = shutil.copytree(study[0], tmp_path / "study")
+    trial = tiny_trials()[0]
+    (out / trial.name / "result.json").write_bytes(damage)
+    rows = nh.run_trials(tiny_trials(), out, workers=1, progress=False)
+    assert rows == study[1]  # the same run, trained again
+    assert _load_result(trial, out / trial.name) is not None
+
+
 def test_a_copied_compact_run_is_the_runners_and_trains_again_when_changed(study, tmp_path):
     import shutil
 
@@ -470,8 +539,12 @@ def _descendants(pid: int, known: dict) -> dict:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGKILL"])
-def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name):
+@pytest.mark.parametrize("signal_name, moment", [
+    ("SIGINT", "running"), ("SIGTERM", "running"), ("SIGKILL", "running"),
+    ("SIGINT", "starting"), ("SIGKILL", "starting")])
+def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name, moment):
+    """Stopped while its two trials run as Ray tasks, or while Ray itself is starting (its GCS
+    server up, no task yet)."""
     import os
     import signal
     import subprocess
@@ -487,11 +560,17 @@ def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name):
             seen = _descendants(driver.pid, seen)
             tasks = [pid for pid in seen if _alive(pid)
                      and "_train_trial" in _proc(pid, "cmdline")]
-            if len(tasks) == 2:  # both trials are running as Ray tasks
+            if moment == "running" and len(tasks) == 2:  # both trials run as Ray tasks
                 break
-            time.sleep(0.2)
-        assert len(tasks) == 2, "the sweep never started its two Ray tasks"
-        time.sleep(2.0)
+            if moment == "starting" and any("gcs_server" in _proc(pid, "cmdline")
+                                            for pid in seen if _alive(pid)):
+                break
+            time.sleep(0.05 if moment == "starting" else 0.2)
+        if moment == "running":
+            assert len(tasks) == 2, "the sweep never started its two Ray tasks"
+            time.sleep(2.0)
+        else:
+            assert not tasks, "Ray started too fast for this test"
         seen = _descendants(driver.pid, seen)
         driver.send_signal(getattr(signal, signal_name))
         driver.wait(timeout=30)

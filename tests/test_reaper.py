@@ -23,28 +23,84 @@ def test_follow_ignores_children_of_a_reused_process_id():
     assert _reaper.follow({10: "50"}, table) == {10: "50"}
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_the_reaper_kills_what_it_follows_once_the_driver_is_gone():
-    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    root = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    reaper = subprocess.Popen([sys.executable, _reaper.__file__, str(driver.pid), str(root.pid)])
+# A driver that has one child already, then (after a file appears) starts a second one, which
+# prints its pid: the reaper must follow the second and leave the first alone.
+_DRIVER = """
+import os, subprocess, sys, time
+old = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+print(old.pid, flush=True)
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.05)
+new = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+print(new.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
     try:
-        time.sleep(1.0)
-        assert root.poll() is None and reaper.poll() is None  # the driver lives: nothing done
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def _start(tmp_path):
+    """The driver, its two children's pids, and the reaper, started between the two."""
+    go = tmp_path / "go"
+    driver = subprocess.Popen([sys.executable, "-c", _DRIVER, str(go)], stdout=subprocess.PIPE,
+                              text=True)
+    old = int(driver.stdout.readline())
+    reaper = subprocess.Popen([sys.executable, _reaper.__file__, str(driver.pid), str(old)])
+    time.sleep(0.5)
+    go.write_text("")
+    new = int(driver.stdout.readline())
+    time.sleep(2 * _reaper.PERIOD + 0.5)  # the reaper has seen the new child
+    return driver, old, new, reaper
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_reaper_kills_the_drivers_new_children_once_the_driver_is_gone(tmp_path):
+    import os
+    import signal
+
+    driver, old, new, reaper = _start(tmp_path)
+    try:
+        assert _alive(new) and reaper.poll() is None  # the driver lives: nothing done
         driver.kill()
         driver.wait()
         assert reaper.wait(timeout=5) == 0
-        assert root.wait(timeout=5) == -9  # SIGKILL
+        deadline = time.monotonic() + 5
+        while _alive(new) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(new)
+        assert _alive(old)  # a child it had before the reaper started is not Ray's
     finally:
-        for process in (driver, root, reaper):
+        for pid in (old, new):
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        for process in (driver, reaper):
             if process.poll() is None:
                 process.kill()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_the_reaper_exits_when_what_it_follows_has_ended():
-    root = subprocess.Popen([sys.executable, "-c", "pass"])
-    root.wait()  # a zombie until reaped; already reaped here: gone
-    reaper = subprocess.Popen([sys.executable, _reaper.__file__, str(subprocess.os.getpid()),
-                               str(root.pid)])
-    assert reaper.wait(timeout=5) == 0
+def test_sigterm_from_the_driver_makes_the_reaper_kill_now_and_exit(tmp_path):
+    import os
+    import signal
+
+    driver, old, new, reaper = _start(tmp_path)
+    try:
+        reaper.terminate()
+        assert reaper.wait(timeout=5) == 0
+        deadline = time.monotonic() + 5
+        while _alive(new) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(new) and _alive(old) and driver.poll() is None
+    finally:
+        for pid in (old, new):
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        for process in (driver, reaper):
+            if process.poll() is None:
+                process.kill()
