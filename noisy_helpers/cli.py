@@ -88,6 +88,11 @@ _int_or_none.__name__ = "integer or 'none'"
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, skip=()) -> None:
+    """``--small``, ``--no-progress`` and a flag for every Config field but ``skip``."""
+    parser.add_argument("--small", action="store_true",
+                        help="start from Config.small() (Atari: a tiny Config.atari()), the "
+                             "CI budget")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     docs = Config.field_docs()
     group = parser.add_argument_group(
         "Config fields (defaults: noisy_helpers.Config; with --small: Config.small())"
@@ -142,10 +147,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true",
                        help="replace the run already in --out (its own files only; a folder "
                             "that is not a noisy_helpers run is always refused)")
-    train.add_argument("--small", action="store_true",
-                       help="start from Config.small() (Atari: a tiny Config.atari()), the "
-                            "CI budget")
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_config_flags(train)
 
     evaluate = commands.add_parser(
@@ -232,10 +233,6 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--address", default=None,
                        help="with --backend ray: the cluster to join (host:6379, or auto); "
                             "default RAY_ADDRESS, else a local Ray of --workers CPUs")
-    sweep.add_argument("--small", action="store_true",
-                       help="start from Config.small() (Atari: a tiny Config.atari()), the "
-                            "CI budget")
-    sweep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_config_flags(sweep, skip=("seed",))  # the seeds come from --seeds
 
     plot = commands.add_parser("plot", help="write learning_curve.png and sigma.png of a run")

@@ -436,15 +436,21 @@ def _row(trial: Trial, result: dict) -> dict:
 
 
 def _write_csv(path: Path, rows: list) -> None:
+    """``rows`` as ``path``, written whole or not at all (a temporary file renamed over it)."""
+    import io
+
+    from .run_folder import write_file
+
     columns = list(RESULT_FIELDS)
     for row in rows:
         columns += [key for key in row if key not in columns]
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    write_file(path, text.getvalue())
 
 
 def read_results(path) -> list:

@@ -217,10 +217,31 @@ def _alive(pid: int) -> bool:
     return _stat_fields(pid)[:1] not in ([], ["Z"], ["X"])
 
 
+def _left_after(pids, seconds: float) -> list:
+    """The command lines of ``pids`` still running after up to ``seconds``."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    return [_proc(pid, "cmdline").replace("\0", " ")[:60] for pid in pids if _alive(pid)]
+
+
+def _kill_all(driver, pids) -> None:
+    """Never leave a process behind, whatever a test's outcome."""
+    import os
+    import signal
+
+    if driver.poll() is None:
+        driver.kill()
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
-    import os
     import signal
     import subprocess
     import time
@@ -239,16 +260,10 @@ def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
         assert len(workers) == 2, "the sweep never started its two workers"
         driver.send_signal(getattr(signal, signal_name))
         driver.wait(timeout=10)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
-            time.sleep(0.1)
-        assert not [pid for pid in workers if _alive(pid)], "workers outlived their driver"
-    finally:  # never leave a process behind, whatever the outcome
-        if driver.poll() is None:
-            driver.kill()
-        for pid in workers:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        left = _left_after(workers, seconds=5)
+        assert not left, f"workers outlived their driver: {left}"
+    finally:
+        _kill_all(driver, workers)
 
 
 # ------------------------------------------------------------------- the Ray backend
@@ -545,7 +560,6 @@ def _descendants(pid: int, known: dict) -> dict:
 def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name, moment):
     """Stopped while its two trials run as Ray tasks, or while Ray itself is starting (its GCS
     server up, no task yet)."""
-    import os
     import signal
     import subprocess
     import time
@@ -574,14 +588,7 @@ def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name, mome
         seen = _descendants(driver.pid, seen)
         driver.send_signal(getattr(signal, signal_name))
         driver.wait(timeout=30)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(_alive(pid) for pid in seen):
-            time.sleep(0.1)
-        left = [_proc(pid, "cmdline").replace("\0", " ")[:60] for pid in seen if _alive(pid)]
+        left = _left_after(seen, seconds=5)
         assert not left, f"processes outlived their driver: {left}"
-    finally:  # never leave a process behind, whatever the outcome
-        if driver.poll() is None:
-            driver.kill()
-        for pid in seen:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+    finally:
+        _kill_all(driver, seen)

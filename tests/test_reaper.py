@@ -59,48 +59,47 @@ def _start(tmp_path):
     return driver, old, new, reaper
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_the_reaper_kills_the_drivers_new_children_once_the_driver_is_gone(tmp_path):
+def _wait_for_end(pid: int, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _clean_up(driver, old, new, reaper) -> None:
+    """Never leave a process behind, whatever the outcome."""
     import os
     import signal
 
+    for pid in (old, new):
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    for process in (driver, reaper):
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_reaper_kills_the_drivers_new_children_once_the_driver_is_gone(tmp_path):
     driver, old, new, reaper = _start(tmp_path)
     try:
         assert _alive(new) and reaper.poll() is None  # the driver lives: nothing done
         driver.kill()
         driver.wait()
         assert reaper.wait(timeout=5) == 0
-        deadline = time.monotonic() + 5
-        while _alive(new) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for_end(new)
         assert not _alive(new)
         assert _alive(old)  # a child it had before the reaper started is not Ray's
     finally:
-        for pid in (old, new):
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        for process in (driver, reaper):
-            if process.poll() is None:
-                process.kill()
+        _clean_up(driver, old, new, reaper)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigterm_from_the_driver_makes_the_reaper_kill_now_and_exit(tmp_path):
-    import os
-    import signal
-
     driver, old, new, reaper = _start(tmp_path)
     try:
         reaper.terminate()
         assert reaper.wait(timeout=5) == 0
-        deadline = time.monotonic() + 5
-        while _alive(new) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for_end(new)
         assert not _alive(new) and _alive(old) and driver.poll() is None
     finally:
-        for pid in (old, new):
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
-        for process in (driver, reaper):
-            if process.poll() is None:
-                process.kill()
+        _clean_up(driver, old, new, reaper)
