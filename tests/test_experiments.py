@@ -528,6 +528,9 @@ def test_a_copied_compact_run_is_the_runners_and_trains_again_when_changed(study
 
 
 # --------------------------------------------- no Ray process outlives its driver
+#: Ray's dashboard and runtime-env agents, as their command lines read when they start.
+_RAY_AGENTS = ("dashboard/agent.py", "runtime_env/agent/main.py", "ray::DashboardAgent",
+               "ray::RuntimeEnvAgent")
 _RAY_DRIVER = _DRIVER.replace("progress=False)", "progress=False, backend='ray')")
 
 
@@ -558,8 +561,8 @@ def _descendants(pid: int, known: dict) -> dict:
     ("SIGINT", "running"), ("SIGTERM", "running"), ("SIGKILL", "running"),
     ("SIGINT", "starting"), ("SIGKILL", "starting")])
 def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name, moment):
-    """Stopped while its two trials run as Ray tasks, or while Ray itself is starting (its GCS
-    server up, no task yet)."""
+    """Stopped while its two trials run as Ray tasks, or while Ray itself is starting (its
+    agents, which outlive a killed driver unless the watchdog ends them, up; no task yet)."""
     import signal
     import subprocess
     import time
@@ -576,8 +579,9 @@ def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name, mome
                      and "_train_trial" in _proc(pid, "cmdline")]
             if moment == "running" and len(tasks) == 2:  # both trials run as Ray tasks
                 break
-            if moment == "starting" and any("gcs_server" in _proc(pid, "cmdline")
-                                            for pid in seen if _alive(pid)):
+            if moment == "starting" and any(agent in _proc(pid, "cmdline")
+                                            for pid in seen if _alive(pid)
+                                            for agent in _RAY_AGENTS):
                 break
             time.sleep(0.05 if moment == "starting" else 0.2)
         if moment == "running":
