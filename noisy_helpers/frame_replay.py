@@ -115,7 +115,6 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         self._head = np.full(self.streams, -1, dtype=np.int64)
         self._open = np.zeros(self.streams, dtype=bool)
         self._stack_offsets = np.arange(-self.stack_size + 1, 1)  # -3, -2, -1, 0
-        self._window_offsets = np.arange(-self.stack_size + 1, 2)  # -3, ..., 0, +1
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(capacity={self.capacity}, transitions={self._size}, "
@@ -240,11 +239,10 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         two 4-frame stacks, not 8).  The frame after a complete slot always belongs to its
         episode (``add`` writes it as the transition's next frame, and a new episode starts
         one slot later), so one rule zeroes the frames before the episode's first in both."""
-        positions = self._later(slots[:, None], self._window_offsets)
-        first = (self.flags.take(positions[:, :-1]) & _FIRST).astype(bool)
-        later_first = np.logical_or.accumulate(first[:, :0:-1], axis=1)[:, ::-1]
-        windows = self.frames.take(positions, axis=0)  # (n, stack_size + 1, *frame_shape)
-        windows[:, :-2][later_first] = 0  # frames before the episode's first
+        positions, in_episode = self._stack_slots(slots)
+        window = np.concatenate([positions, self._later(positions[:, -1:], 1)], axis=1)
+        windows = self.frames.take(window, axis=0)  # (n, stack_size + 1, *frame_shape)
+        windows[:, :-1][~in_episode] = 0  # frames before the episode's first
         return windows
 
     def _gather(self, indices: np.ndarray, weights: np.ndarray) -> Batch:
