@@ -44,14 +44,10 @@ def main(argv=None) -> int:
             nh.run_trials(trials, Path(tmp) / backend, workers=args.workers, progress=False,
                           backend=backend)
             seconds[backend] = time.perf_counter() - start
-        import logging
-
-        import ray
+        from noisy_helpers import _ray_backend
 
         start = time.perf_counter()  # what run_trials pays once to start and stop a local Ray
-        ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.ERROR)
-        ray.shutdown()
+        _ray_backend.connect(_ray_backend.import_ray(), None, args.workers)()
         seconds["ray start and stop"] = time.perf_counter() - start
         identical = ((Path(tmp) / "ray" / "results.csv").read_bytes()
                      == (Path(tmp) / "processes" / "results.csv").read_bytes())
