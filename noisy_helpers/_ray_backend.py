@@ -26,7 +26,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path, PurePosixPath
+
+from . import _reaper
 
 __all__ = ["EXTRA_HINT", "import_ray", "check_address", "connect", "run"]
 
@@ -76,15 +79,6 @@ def check_address(address):
     return address
 
 
-def _children(pid: int) -> set:
-    """Process ids whose parent is ``pid`` (Linux ``/proc``; empty elsewhere)."""
-    from ._reaper import _table
-
-    if not sys.platform.startswith("linux"):
-        return set()
-    return {child for child, (_, parent, _) in _table().items() if parent == pid}
-
-
 def connect(ray, address, workers: int):
     """Join the cluster at ``address``, or start a local Ray with ``workers`` CPUs.  Returns a
     function that ends what this call started (``ray.shutdown()``, and on Linux the local Ray's
@@ -110,9 +104,10 @@ def connect(ray, address, workers: int):
         return ray.shutdown
     reaper = None
     if sys.platform.startswith("linux"):  # started first: it also covers an interrupted start
+        token = uuid.uuid4().hex  # inherited by every process Ray starts (see _reaper)
         reaper = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("_reaper.py")), str(os.getpid()),
-             *map(str, sorted(_children(os.getpid())))],
+             token],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
 
@@ -125,11 +120,15 @@ def connect(ray, address, workers: int):
                 reaper.terminate()
                 reaper.wait()
 
+    if reaper is not None:
+        os.environ[_reaper.ENV_VAR] = token
     try:
         ray.init(num_cpus=workers, **options)
     except BaseException:
         end()
         raise
+    finally:
+        os.environ.pop(_reaper.ENV_VAR, None)  # Ray's processes have it; nothing else needs it
     return end
 
 

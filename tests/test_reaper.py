@@ -1,7 +1,9 @@
-"""Tests for noisy_helpers/_reaper.py: it follows the processes a local Ray started, by id and
-start time, and ends them when the driver is gone.  (The end-to-end test, a driver killed
-mid-sweep, is in test_experiments.py.)"""
+"""Tests for noisy_helpers/_reaper.py: it finds a local Ray's processes by the token in their
+environment, whoever their parent is, and ends them when the driver is gone or asks.  (The
+end-to-end tests, a driver killed mid-sweep or while Ray starts, are in test_experiments.py.)"""
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -10,53 +12,29 @@ import pytest
 
 from noisy_helpers import _reaper
 
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
-def test_follow_adds_children_and_grandchildren_of_tracked_processes_only():
-    # pid: (state, parent, start time)
-    table = {1: ("S", 0, "1"), 10: ("S", 1, "50"), 11: ("S", 10, "60"), 12: ("S", 11, "61"),
-             20: ("S", 1, "70"), 21: ("S", 20, "71")}
-    assert _reaper.follow({10: "50"}, table) == {10: "50", 11: "60", 12: "61"}
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
-
-def test_follow_ignores_children_of_a_reused_process_id():
-    table = {10: ("S", 1, "99"), 11: ("S", 10, "100")}  # 10 is another process now
-    assert _reaper.follow({10: "50"}, table) == {10: "50"}
-
-
-# A driver that has one child already, then (after a file appears) starts a second one, which
-# prints its pid: the reaper must follow the second and leave the first alone.
+# A driver that starts two children, one with the token in its environment (as Ray's processes
+# get it) and one without, prints their pids; then, once a file appears (the reaper is
+# watching), a third child without the token, started by the driver after the reaper.
 _DRIVER = """
 import os, subprocess, sys, time
-old = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-print(old.pid, flush=True)
-while not os.path.exists(sys.argv[1]):
+sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+marked = subprocess.Popen(sleeper, env=dict(os.environ, {var}=sys.argv[1]))
+plain = subprocess.Popen(sleeper)
+print(marked.pid, plain.pid, flush=True)
+while not os.path.exists(sys.argv[2]):
     time.sleep(0.05)
-new = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-print(new.pid, flush=True)
+late = subprocess.Popen(sleeper)
+print(late.pid, flush=True)
 time.sleep(60)
-"""
+""".format(var=_reaper.ENV_VAR)
 
 
 def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as file:
-            return file.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
-
-
-def _start(tmp_path):
-    """The driver, its two children's pids, and the reaper, started between the two."""
-    go = tmp_path / "go"
-    driver = subprocess.Popen([sys.executable, "-c", _DRIVER, str(go)], stdout=subprocess.PIPE,
-                              text=True)
-    old = int(driver.stdout.readline())
-    reaper = subprocess.Popen([sys.executable, _reaper.__file__, str(driver.pid), str(old)])
-    time.sleep(0.5)
-    go.write_text("")
-    new = int(driver.stdout.readline())
-    time.sleep(2 * _reaper.PERIOD + 0.5)  # the reaper has seen the new child
-    return driver, old, new, reaper
+    return _reaper._start_time(pid) is not None
 
 
 def _wait_for_end(pid: int, seconds: float = 5.0) -> None:
@@ -65,12 +43,24 @@ def _wait_for_end(pid: int, seconds: float = 5.0) -> None:
         time.sleep(0.05)
 
 
-def _clean_up(driver, old, new, reaper) -> None:
-    """Never leave a process behind, whatever the outcome."""
-    import os
-    import signal
+def _start(token: str, tmp_path):
+    """The driver, its marked, plain (both started before the reaper) and late children's
+    pids, and a reaper watching the driver."""
+    go = tmp_path / "go"
+    driver = subprocess.Popen([sys.executable, "-c", _DRIVER, token, str(go)],
+                              stdout=subprocess.PIPE, text=True)
+    marked, plain = map(int, driver.stdout.readline().split())
+    reaper = subprocess.Popen([sys.executable, _reaper.__file__, str(driver.pid), token])
+    time.sleep(0.5)
+    go.write_text("")
+    late = int(driver.stdout.readline())
+    time.sleep(0.5)  # the reaper has seen the late child
+    return driver, (marked, plain, late), reaper
 
-    for pid in (old, new):
+
+def _clean_up(driver, pids, reaper) -> None:
+    """Never leave a process behind, whatever the outcome."""
+    for pid in pids:
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
     for process in (driver, reaper):
@@ -78,28 +68,45 @@ def _clean_up(driver, old, new, reaper) -> None:
             process.kill()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_the_reaper_kills_the_drivers_new_children_once_the_driver_is_gone(tmp_path):
-    driver, old, new, reaper = _start(tmp_path)
+def test_marked_finds_exactly_the_processes_started_with_the_token():
+    token = "a1" * 16
+    with_token = subprocess.Popen(SLEEPER, env=dict(os.environ, **{_reaper.ENV_VAR: token}))
+    other_token = subprocess.Popen(SLEEPER, env=dict(os.environ, **{_reaper.ENV_VAR: "b2"}))
+    without = subprocess.Popen(SLEEPER)
     try:
-        assert _alive(new) and reaper.poll() is None  # the driver lives: nothing done
+        time.sleep(0.3)
+        assert _reaper.marked(token) == [with_token.pid]
+    finally:
+        for process in (with_token, other_token, without):
+            process.kill()
+            process.wait()
+    assert _reaper.marked(token) == []  # ended processes are not found
+
+
+def test_the_reaper_kills_what_it_follows_once_the_driver_is_gone(tmp_path):
+    driver, (marked, plain, late), reaper = _start("c3" * 16, tmp_path)
+    try:
+        assert _alive(marked) and _alive(late) and reaper.poll() is None  # nothing done yet
         driver.kill()
         driver.wait()
         assert reaper.wait(timeout=5) == 0
-        _wait_for_end(new)
-        assert not _alive(new)
-        assert _alive(old)  # a child it had before the reaper started is not Ray's
+        _wait_for_end(marked)
+        _wait_for_end(late)
+        assert not _alive(marked)  # found by its token, though its parent is gone
+        assert not _alive(late)  # started by the driver while the reaper watched
+        assert _alive(plain)  # running before the reaper, without the token: not Ray's
     finally:
-        _clean_up(driver, old, new, reaper)
+        _clean_up(driver, (marked, plain, late), reaper)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigterm_from_the_driver_makes_the_reaper_kill_now_and_exit(tmp_path):
-    driver, old, new, reaper = _start(tmp_path)
+    driver, (marked, plain, late), reaper = _start("d4" * 16, tmp_path)
     try:
         reaper.terminate()
         assert reaper.wait(timeout=5) == 0
-        _wait_for_end(new)
-        assert not _alive(new) and _alive(old) and driver.poll() is None
+        _wait_for_end(marked)
+        _wait_for_end(late)
+        assert not _alive(marked) and not _alive(late)
+        assert _alive(plain) and driver.poll() is None
     finally:
-        _clean_up(driver, old, new, reaper)
+        _clean_up(driver, (marked, plain, late), reaper)
