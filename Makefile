@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed
 DEMO_STEPS ?= 50000
 DEMO_DIR   := runs/demo
 
-.PHONY: test demo unit notebooks fresh-folder bench bench-cartpole faults exploration lab clean-notebooks check-notebooks clean
+.PHONY: test demo unit notebooks fresh-folder bench bench-cartpole faults exploration lab slides clean-notebooks check-notebooks clean
 
 test: check-notebooks unit notebooks fresh-folder
 
@@ -82,6 +82,11 @@ exploration: $(STAMP)
 # Open the notebooks in this environment.
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
+
+# Slides for teaching (reveal.js, one HTML file per notebook in build/slides/; nothing is run:
+# the committed outputs are shown).
+slides: $(STAMP)
+	$(BIN)/python tools/make_slides.py notebooks/[0-9][0-9]_*.ipynb --out build/slides
 
 # Strip execution counts and metadata noise from committed notebooks (outputs are kept).
 clean-notebooks: $(STAMP)

@@ -23,6 +23,7 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.cli`         -- ``python -m noisy_helpers train|evaluate|export|plot|summary|sweep``
 * :mod:`noisy_helpers.budget`      -- ``budget``: full runs for learners, small ones in CI
 * :mod:`noisy_helpers.assets`      -- ``assets.path``: the shipped agent and results, anywhere (05, 06)
+* :mod:`noisy_helpers.exercises`   -- ``exercises.check``: the checker of every exercise (01-06)
 
 ``NoisyDense`` and ``Agent`` need TensorFlow/Keras, which takes seconds to
 import; they are loaded on first use so that the other pieces import instantly.
@@ -35,7 +36,7 @@ import os as _os
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from .budget import budget, in_ci  # noqa: E402
-from . import assets  # noqa: E402
+from . import assets, exercises  # noqa: E402
 from .replay import (
     Batch,
     PrioritizedReplayBuffer,
@@ -72,6 +73,7 @@ _LAZY = {"NoisyDense", "reset_noise", "remove_noise", "noisy_layers", "Agent"}
 
 __all__ = [
     "assets",
+    "exercises",
     "budget",
     "in_ci",
     "SumTree",
