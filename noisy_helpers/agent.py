@@ -526,7 +526,8 @@ class Agent:
         """One gradient step on a replay ``Batch``; returns ``(loss, |δ|)`` as numpy.
 
         Afterwards the noise of both networks is redrawn (``config.noise_resample == "step"``,
-        the paper's choice; with ``"episode"`` the training loop redraws it instead).
+        the paper's choice; with ``"episode"`` or an int ``k`` the training loop redraws it
+        instead).
 
         The batch is checked first, in numpy: observations of the right shape (finite, for
         float dtypes), integer actions in [0, n_actions), finite rewards, dones 0 or 1, finite

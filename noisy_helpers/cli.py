@@ -82,6 +82,11 @@ def _int_or_none(text: str):
     return int(text)
 
 
+def _noise_schedule(text: str):
+    """``--noise-resample``: a name (``step``, ``episode``), or digits for an int ``k``."""
+    return int(text) if text.strip().isdigit() else text
+
+
 # argparse names a type by its __name__ in "invalid <type> value: '...'": say what is accepted.
 _float_or_none.__name__ = "number or 'none'"
 _int_or_none.__name__ = "integer or 'none'"
@@ -108,6 +113,9 @@ def _add_config_flags(parser: argparse.ArgumentParser, skip=()) -> None:
         elif field.name == "hidden_sizes":
             group.add_argument(_flag(field.name), type=int, nargs="+", default=None,
                                metavar="WIDTH", help=help_text)
+        elif field.name == "noise_resample":
+            group.add_argument(_flag(field.name), type=_noise_schedule, default=None,
+                               metavar="step|episode|K", help=help_text)
         elif isinstance(default, str):
             group.add_argument(_flag(field.name), type=str, default=None,
                                metavar="NAME", help=help_text)

@@ -41,6 +41,8 @@ def _is_int(value) -> bool:
 MAX_HIDDEN_SIZE = 65_536
 #: Seeds must fit numpy's and Keras' global seeding (``keras.utils.set_random_seed``).
 MAX_SEED = 2**32 - 1
+#: The longest a noise draw may be held, in agent steps (``noise_resample=k``).
+MAX_NOISE_HOLD = 10**9
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,16 @@ class Config:
     factorised: bool = True
     """Factorised Gaussian noise (True, the paper's choice for DQN, §3.2) or independent."""
 
-    noise_resample: str = "step"
+    noise_resample: str | int = "step"
     """When the noise of both networks is redrawn.  ``"step"``: after every gradient step
     (and on the same rhythm before learning starts), as NoisyNet-DQN does (§3.1,
-    Algorithm 1).  ``"episode"``: once when each training episode starts, held for the
-    whole episode (one perturbed policy per episode; one env only).  Compared in
+    Algorithm 1): every ``train_frequency`` agent steps, so every step on CartPole
+    (``Config()``) and every 4 on Atari (``Config.atari()``).  An int ``k``: one draw held
+    for ``k`` agent steps, redrawn after every ``k``-th step whatever the gradient steps
+    (``k == train_frequency`` is ``"step"`` exactly).  ``"episode"``: once when each
+    training episode starts, held for the whole episode (one perturbed policy per episode;
+    one env only).  Evaluations with the noise on and videos follow the same schedule.
+    Taught in ``notebooks/03_noisy_dense.ipynb``; compared in
     ``notebooks/06_exploration.ipynb``."""
 
     # ------------------------------------------------------------------ DQN
@@ -234,8 +241,10 @@ class Config:
             _check(isinstance(getattr(self, name), bool), name, getattr(self, name), "a bool")
         _check(isinstance(self.network, str) and self.network in ("mlp", "nature"), "network",
                self.network, "'mlp' or 'nature'")
-        _check(isinstance(self.noise_resample, str) and self.noise_resample in ("step", "episode"),
-               "noise_resample", self.noise_resample, "'step' or 'episode'")
+        schedule = self.noise_resample
+        _check((isinstance(schedule, str) and schedule in ("step", "episode"))
+               or (_is_int(schedule) and 1 <= schedule <= MAX_NOISE_HOLD),
+               "noise_resample", schedule, f"'step', 'episode' or an int in [1, {MAX_NOISE_HOLD}]")
 
     def _check_numbers(self) -> None:
         """Real-valued settings: finite numbers (not bools, not NaN or inf) in range."""

@@ -164,6 +164,26 @@ def _f(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.sqrt(np.abs(x))
 
 
+def goal_probability_held_for(goes_right, k: int) -> float:
+    """P(goal) when the noise is redrawn every ``k`` steps and held in between.
+
+    ``goes_right`` (draws, N) says whether draw ``d``'s greedy action is the right one in
+    diagonal cell ``i``.  A new draw at cells 0, k, 2k, ... serves the block of (up to) ``k``
+    cells that follows it, and draws are independent from block to block, so P is the
+    product over blocks of the chance that one draw goes right in every cell of its block:
+    ``k >= N`` is one draw held for the episode, ``k = 1`` a new draw every step.
+    (``Config.noise_resample = k`` is this schedule in training.)"""
+    goes_right = np.asarray(goes_right)
+    if goes_right.ndim != 2 or goes_right.dtype != bool or goes_right.shape[0] == 0:
+        raise ValueError(f"goes_right must be a bool array (draws, N) with draws >= 1, got "
+                         f"{goes_right.dtype} of shape {goes_right.shape}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    n_cells = goes_right.shape[1]
+    return float(np.prod([goes_right[:, start:start + k].all(axis=1).mean()
+                          for start in range(0, n_cells, int(k))]))
+
+
 def untrained_goal_probability(size: int, seeds, draws: int = 2_000,
                                randomize_actions: bool = False, seed: int = 0) -> dict:
     """The chance that one DeepSea episode of the untrained NoisyNet of

@@ -13,7 +13,8 @@ Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
    noise of both networks.  Before learning starts the noise is redrawn on the
    same rhythm, so that the replay is filled by many noisy policies, not one.
    (With ``noise_resample="episode"`` the noise is redrawn only when an episode
-   starts, and ``stop_at_return`` ends the run at the first episode reaching it.)
+   starts, and ``stop_at_return`` ends the run at the first episode reaching it;
+   with ``noise_resample=k`` after every ``k``-th agent step instead.)
 4. every ``target_update_period`` steps: copy the online weights to the target (or, with
    ``target_update_tau`` < 1, move the target a step τ toward them: Polyak averaging),
 5. every ``eval_period`` steps: evaluate over ``eval_episodes`` episodes with the
@@ -136,9 +137,11 @@ def _eval_seed(config: Config, evaluation: int, episode: int) -> int:
 
 def resample_every(config: Config) -> float:
     """Steps between noise draws when acting as in training: one gradient step
-    (``train_frequency``) with ``noise_resample="step"``; never within an episode with
-    ``"episode"`` (``math.inf``)."""
-    return config.train_frequency if config.noise_resample == "step" else math.inf
+    (``train_frequency``) with ``noise_resample="step"``; ``k`` with ``noise_resample=k``;
+    never within an episode with ``"episode"`` (``math.inf``)."""
+    if config.noise_resample == "step":
+        return config.train_frequency
+    return math.inf if config.noise_resample == "episode" else config.noise_resample
 
 
 def evaluate(agent, envs, seeds, noise: bool = False, resample_every: int = 1) -> np.ndarray:
@@ -441,6 +444,8 @@ class _Loop:
         self.summary = _tensorboard_writer(out) if tensorboard else None
         self.loss_sum, self.loss_count = 0.0, 0
         self.per_episode_noise = config.noise_resample == "episode"
+        # noise_resample=k: the loop redraws after every k-th agent step (None: it does not)
+        self.hold_noise_for = None if isinstance(config.noise_resample, str) else config.noise_resample
         self.reached_stop = False
         from tqdm.auto import tqdm
 
@@ -516,8 +521,10 @@ class _Loop:
                 buffer.update_priorities(batch.indices, abs_td)
                 self.loss_sum += loss
                 self.loss_count += 1
-            elif not self.per_episode_noise:
+            elif config.noise_resample == "step":
                 agent.reset_noise()  # warm-up: same noise rhythm as training
+        if self.hold_noise_for is not None and step % self.hold_noise_for == 0:
+            agent.reset_noise()  # one draw held for k agent steps, whatever the gradient steps
         if step % config.target_update_period == 0:
             agent.sync_target(config.target_update_tau)
         if step % config.eval_period == 0:

@@ -190,6 +190,24 @@ def test_env_kwargs_flag_reaches_the_environment_and_evaluate_reuses_it(capsys, 
     assert code == 0 and "DeepSea" in out
 
 
+@pytest.mark.parametrize("text, schedule", [("step", "step"), ("episode", "episode"), ("4", 4),
+                                             ("1", 1)])
+def test_noise_resample_flag_takes_a_name_or_a_number_of_steps(text, schedule):
+    from noisy_helpers.cli import _config_from
+
+    args = build_parser().parse_args(["train", "--out", "x", "--noise-resample", text])
+    assert _config_from(args, Config()).noise_resample == schedule
+
+
+@pytest.mark.parametrize("text", ["0", "-4", "four", "2.5", "never"])
+def test_bad_input_noise_resample_flag_is_one_clear_error(text):
+    from noisy_helpers.cli import _config_from
+
+    args = build_parser().parse_args(["train", "--out", "x", "--noise-resample", text])
+    with pytest.raises(ValueError, match="noise_resample"):
+        _config_from(args, Config())
+
+
 def test_env_kwargs_must_be_a_json_object(capsys, tmp_path):
     code, _, err = run_main(["train", "--out", str(tmp_path), "--env-kwargs", "[1, 2]"], capsys)
     assert code == 2 and "--env-kwargs" in err and "JSON object" in err

@@ -98,7 +98,9 @@ MORE_BAD_FIELDS = [
     ("hidden_sizes", (True,)), ("hidden_sizes", (32.0,)), ("hidden_sizes", (10**6,)),
     ("hidden_sizes", "64"), ("hidden_sizes", None), ("hidden_sizes", (32, -1)),
     ("noisy_hidden", "yes"), ("factorised", 0), ("double", None), ("prioritized", np.bool_(True)),
-    ("network", None), ("network", ["mlp"]), ("network", "MLP"), ("noise_resample", 1),
+    ("network", None), ("network", ["mlp"]), ("network", "MLP"), ("noise_resample", 0),
+    ("noise_resample", -4), ("noise_resample", True), ("noise_resample", 2.5), ("noise_resample", "4"),
+    ("noise_resample", np.int64(4)), ("noise_resample", 10**9 + 1), ("noise_resample", "Step"),
     ("gamma", NAN), ("gamma", -0.1), ("gamma", True), ("gamma", "0.9"), ("gamma", 10**400),
     ("alpha", INF), ("beta_end", 1.01), ("beta_start", None), ("epsilon_start", NAN),
     ("epsilon_end", -1), ("learning_rate", NAN), ("learning_rate", INF),
@@ -186,9 +188,15 @@ def test_bad_input_to_replace_and_variants_names_the_field(call, error, match):
         call()
 
 
+@pytest.mark.parametrize("schedule", ["step", "episode", 1, 4, 16, 10**9])
+def test_noise_resample_is_a_named_schedule_or_a_number_of_agent_steps(schedule):
+    assert Config(noise_resample=schedule).noise_resample == schedule
+
+
 def test_from_dict_accepts_the_json_round_trip_of_every_variant():
     import json
 
     for config in (Config(), Config.small(), Config.atari(), Config(stop_at_return=195.0,
-                                                                    learning_rate_end=None)):
+                                                                    learning_rate_end=None),
+                   Config(noise_resample=16), Config(noise_resample="episode")):
         assert Config.from_dict(json.loads(json.dumps(config.to_dict()))) == config

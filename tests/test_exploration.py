@@ -8,6 +8,8 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 import noisy_helpers as nh  # noqa: E402
 from noisy_helpers import Config, exploration  # noqa: E402
@@ -213,3 +215,39 @@ def test_the_committed_runs_are_exactly_the_trials_of_the_full_study():
         assert [row["name"] for row in nh.read_results(folder / "results.csv")] == [t.name for t in trials]
         for trial in trials:
             assert _load_result(trial, folder / trial.name) is not None, trial.name
+
+
+# ----------------------------------------------------------- noise held for k steps
+def test_goal_probability_held_for_k_by_hand():
+    # 4 draws, 3 cells. Block probabilities by hand:
+    goes_right = np.array([[1, 1, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=bool)
+    held = exploration.goal_probability_held_for(goes_right, 3)      # 1 of 4 draws: all three
+    redrawn = exploration.goal_probability_held_for(goes_right, 1)   # (3/4)³
+    two = exploration.goal_probability_held_for(goes_right, 2)       # cells {0,1}: 2/4; {2}: 3/4
+    assert (held, redrawn, two) == (0.25, 0.75**3, 0.5 * 0.75)
+    assert exploration.goal_probability_held_for(goes_right, 100) == held
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 12), st.integers(0, 2**31 - 1))
+def test_goal_probability_held_for_k_is_held_at_n_redrawn_at_1_and_a_product_of_blocks(k, cells, seed):
+    rng = np.random.default_rng(seed)
+    shared = rng.random((50, 1)) < 0.5                     # draws that lean one way in every cell
+    goes_right = shared | (rng.random((50, cells)) < 0.3)
+    assert exploration.goal_probability_held_for(goes_right, cells) == goes_right.all(axis=1).mean()
+    assert np.isclose(exploration.goal_probability_held_for(goes_right, 1),
+                      np.prod(goes_right.mean(axis=0)))
+    blocks = [goes_right[:, s:s + k].all(axis=1).mean() for s in range(0, cells, k)]
+    assert np.isclose(exploration.goal_probability_held_for(goes_right, k), np.prod(blocks))
+
+
+@pytest.mark.parametrize("goes_right, k, match", [
+    (np.ones((4, 3), dtype=bool), 0, "k must be"), (np.ones((4, 3), dtype=bool), True, "k must be"),
+    (np.ones((4, 3), dtype=bool), 2.0, "k must be"), (np.ones((4, 3)), 2, "goes_right"),
+    (np.ones(3, dtype=bool), 2, "goes_right"), (np.ones((0, 3), dtype=bool), 2, "goes_right"),
+])
+def test_bad_input_goal_probability_held_for_is_one_clear_error(goes_right, k, match):
+    before = goes_right.copy()
+    with pytest.raises(ValueError, match=match):
+        exploration.goal_probability_held_for(goes_right, k)
+    assert np.array_equal(goes_right, before)

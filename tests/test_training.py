@@ -338,6 +338,39 @@ def test_noise_redrawn_every_step_by_default(tmp_path, monkeypatch):
     assert noise_changes(seen) == list(range(1, 90))  # warm-up and training alike
 
 
+def test_noise_held_for_k_steps_changes_after_every_kth_agent_step_only(tmp_path, monkeypatch):
+    seen = record_noise_at_each_act(monkeypatch)
+    nh.train(deep_sea_small(noise_resample=4), nh.DEEP_SEA_ID, out=tmp_path, progress=False,
+             env_kwargs=DEEP_SEA_FIXED)
+    assert noise_changes(seen) == list(range(4, 90, 4))  # warm-up and training alike
+
+
+def test_noise_held_for_k_steps_ignores_episode_boundaries_and_gradient_steps(tmp_path, monkeypatch):
+    seen = record_noise_at_each_act(monkeypatch)
+    nh.train(deep_sea_small(noise_resample=5, train_frequency=2), nh.DEEP_SEA_ID, out=tmp_path,
+             progress=False, env_kwargs=DEEP_SEA_FIXED)  # episodes of 3 steps, updates every 2
+    assert noise_changes(seen) == list(range(5, 90, 5))
+
+
+def test_noise_held_for_train_frequency_steps_is_the_papers_schedule_byte_for_byte(tmp_path):
+    runs = {}
+    for schedule in ("step", 2):
+        out = tmp_path / str(schedule)
+        nh.train(deep_sea_small(noise_resample=schedule, train_frequency=2), nh.DEEP_SEA_ID,
+                 out=out, progress=False, env_kwargs=DEEP_SEA_FIXED)
+        runs[schedule] = (out / "metrics.csv").read_bytes()
+    assert runs["step"] == runs[2]
+
+
+def test_resample_every_follows_the_schedule_in_evaluations_and_videos():
+    from noisy_helpers.training import resample_every
+
+    assert resample_every(Config()) == Config().train_frequency
+    assert resample_every(Config.atari()) == 4
+    assert resample_every(Config(noise_resample=16)) == 16
+    assert resample_every(Config(noise_resample="episode")) == float("inf")
+
+
 def test_env_kwargs_are_saved_and_resume_refuses_other_ones(tmp_path):
     nh.train(deep_sea_small(), nh.DEEP_SEA_ID, out=tmp_path, progress=False,
              env_kwargs=DEEP_SEA_FIXED)
