@@ -13,10 +13,10 @@ runs instead of training them again):
 1. ``deep_sea``: DeepSea with action 1 moving right in every cell, sizes 3-20,
    200 episodes each: ε-greedy, NoisyNet as in the paper (noise redrawn after
    every gradient step), and one-field changes of it: noise held for a whole
-   episode, σ0 = 0.1 and 1.0, independent noise.
+   episode or for k = 4 and 16 steps, σ0 = 0.1 and 1.0, independent noise.
 2. ``deep_sea_randomized``: the bsuite's DeepSea (a random action moves right in
    each cell; each seed its own map), sizes 3-10: ε-greedy, NoisyNet, noise held
-   per episode.
+   per episode or for k = 4 and 16 steps.
 3. ``cartpole``: NoisyNet (the defaults: the output layer noisy), NoisyNet with every
    layer noisy (the paper's) and ε-greedy on CartPole-v1, 50k steps (the defaults'
    budget), evaluated every 2,500 steps.
@@ -62,7 +62,7 @@ def study_plan(quick: bool) -> dict:
         episodes, steps = 200, 50_000
         fixed_sizes, randomized_sizes, seeds = [3, 4, 5, 6, 7, 8, 10, 12, 16, 20], \
             [3, 4, 5, 6, 7, 8, 10], SEEDS
-    randomized_ablations = exploration.ABLATIONS[:3]
+    randomized_ablations = exploration.RANDOMIZED_ABLATIONS
     return {
         "deep_sea": (exploration.deep_sea_trials(fixed_sizes, seeds, episodes), episodes),
         "deep_sea_randomized": (exploration.deep_sea_trials(
@@ -147,8 +147,9 @@ def main(argv=None) -> int:
         trials, budget = study_plan(args.quick)[study]
         untrained = untrained_finds(trials, args.results / f"{study}_untrained.csv")
         main_groups = [label for *_, label in exploration.ABLATIONS[:3]]
-        ablation_groups = ["noisynet"] + [label for *_, label in exploration.ABLATIONS[2:]]
-        for name, groups in ((study, main_groups), (f"{study}_ablation", ablation_groups)):
+        ablation_groups = ["noisynet"] + [label for *_, label in exploration.ABLATIONS[2:6]]
+        for name, groups in ((study, main_groups), (f"{study}_ablation", ablation_groups),
+                             (f"{study}_schedule", exploration.SCHEDULE_GROUPS)):
             groups = [g for g in groups if any(row["group"] == g for row in rows[study])]
             if name.endswith("_ablation") and len(groups) < 3:
                 continue  # the randomized study has no ablation

@@ -29,6 +29,7 @@ __all__ = [
     "cartpole_trials", "first_goal_summary", "plot_first_goal", "plot_bands",
     "plot_signal_to_noise", "signal_to_noise", "untrained_greedy_finds_goal",
     "untrained_goal_probability", "plot_untrained_goal_probability", "export_runs",
+    "goal_probability_held_for", "RANDOMIZED_ABLATIONS", "SCHEDULE_GROUPS",
     "EXPORTED_FILES",
 ]
 
@@ -49,7 +50,17 @@ ABLATIONS = [
     ("sigma0", 0.1, "sigma0=0.1"),
     ("sigma0", 1.0, "sigma0=1.0"),
     ("factorised", False, "independent"),
+    # The noise schedule between the paper's (a new draw every step here: one gradient step per
+    # step) and one draw per episode: a draw held for k agent steps (Config.noise_resample=k).
+    ("noise_resample", 4, "noise-held-4-steps"),
+    ("noise_resample", 16, "noise-held-16-steps"),
 ]
+
+#: The settings of the randomized-map study: ε-greedy, NoisyNet, and the noise schedules.
+RANDOMIZED_ABLATIONS = ABLATIONS[:3] + ABLATIONS[6:]
+
+#: The noise schedules compared, from a new draw every step to one per episode.
+SCHEDULE_GROUPS = ["noisynet", "noise-held-4-steps", "noise-held-16-steps", "noise-per-episode"]
 
 
 def deep_sea_config(size: int, episodes: int = 200, seed: int = 0) -> Config:

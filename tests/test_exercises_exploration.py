@@ -26,33 +26,33 @@ def test_the_committed_fixed_study_is_the_notebooks_plan_with_a_budget_of_200_ep
 
 
 # ------------------------------------------------------------------------------------- 06.1
-def test_adding_size_14_trains_six_settings_times_five_seeds_and_reads_the_300_others():
-    assert checkers.trials_after_adding(14) == (30, 300)
+def test_adding_size_14_trains_eight_settings_times_five_seeds_and_reads_the_400_others():
+    assert checkers.trials_after_adding(14) == (40, 400)
 
 
-def test_any_new_size_trains_thirty_trials_since_no_result_json_is_there_yet():
-    assert checkers.trials_after_adding(9) == (30, 300)
+def test_any_new_size_trains_forty_trials_since_no_result_json_is_there_yet():
+    assert checkers.trials_after_adding(9) == (40, 400)
 
 
 @pytest.mark.parametrize("trained, read, fragment", [
-    (300, 30, "swapped"),
-    (330, 300, "not trained again"),
-    (30, 330, "no result.json yet"),
-    (6, 300, "count trials, not seeds"),
-    (30, 60, "count trials, not seeds"),
-    (5, 300, "every setting"),
-    (30, 50, "every setting"),
-    (31, 300, "new_trials_to_train"),
-    (30, 299, "results_read_from_disk"),
-    (30.5, 300, "whole number"),
-    (True, 300, "whole number"),
+    (400, 40, "swapped"),
+    (440, 400, "not trained again"),
+    (40, 440, "no result.json yet"),
+    (8, 400, "count trials, not seeds"),
+    (40, 80, "count trials, not seeds"),
+    (5, 400, "every setting"),
+    (40, 50, "every setting"),
+    (41, 400, "new_trials_to_train"),
+    (40, 399, "results_read_from_disk"),
+    (40.5, 400, "whole number"),
+    (True, 400, "whole number"),
 ])
 def test_06_1_says_what_is_wrong_with_a_count(trained, read, fragment):
     assert_wrong(check("06.1", trained, read), fragment)
 
 
 def test_06_1_takes_numpy_and_float_integers():
-    assert check("06.1", np.int64(30), 300.0).status == CORRECT
+    assert check("06.1", np.int64(40), 400.0).status == CORRECT
 
 
 # ------------------------------------------------------------------------------------- 06.2
