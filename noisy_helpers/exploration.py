@@ -29,7 +29,7 @@ __all__ = [
     "cartpole_trials", "first_goal_summary", "plot_first_goal", "plot_bands",
     "plot_signal_to_noise", "signal_to_noise", "untrained_greedy_finds_goal",
     "untrained_goal_probability", "plot_untrained_goal_probability", "export_runs",
-    "goal_probability_held_for", "RANDOMIZED_ABLATIONS", "SCHEDULE_GROUPS",
+    "goal_probability_held_for", "RANDOMIZED_ABLATIONS", "SCHEDULE_GROUPS", "wilson_interval",
     "EXPORTED_FILES",
 ]
 
@@ -290,11 +290,35 @@ def signal_to_noise(metrics: dict) -> dict:
 
 
 # ------------------------------------------------------------------------- figures
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple:
+    """The Wilson score interval (95 % for ``z`` = 1.96) of a rate of ``successes`` in
+    ``trials``: ``(low, high)``.  Unlike the normal approximation p ± z√(p(1-p)/n), it stays in
+    [0, 1] and is not empty at 0 or n successes, which matters for 5 or 20 seeds a point
+    (Wilson 1927; Brown, Cai and DasGupta 2001 recommend it for small n)."""
+    for name, value in (("successes", successes), ("trials", trials)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    if trials < 1 or successes > trials:
+        raise ValueError(f"need 0 <= successes <= trials and trials >= 1, got successes="
+                         f"{successes!r}, trials={trials!r}")
+    if isinstance(z, bool) or not isinstance(z, (int, float)) or not 0 < z < math.inf:
+        raise ValueError(f"z must be a finite number > 0, got {z!r}")
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials**2))
+    # At 0 (n) successes the bound is exactly 0 (1); rounding would leave it a hair off.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
+
+
 def plot_first_goal(rows, budget_episodes: int, ax_episodes=None, ax_found=None, groups=None,
                     title: str = "", untrained=None):
     """Left: episodes to first reach the goal against the size (each seed a dot, the
     median a line; a run that never did sits above the budget line as an ×).  Right: the
-    fraction of seeds that found the goal within the budget.
+    fraction of seeds that found the goal within the budget, with its 95 % Wilson interval
+    (:func:`wilson_interval`; points are shifted a little sideways so that bars do not hide
+    each other).
 
     ``untrained``: an optional set of ``(group, size, seed)`` whose untrained greedy policy
     already reaches the goal (:func:`untrained_greedy_finds_goal`); their dots are drawn
@@ -327,8 +351,11 @@ def plot_first_goal(rows, budget_episodes: int, ax_episodes=None, ax_found=None,
         shown = np.isfinite(medians)
         ax_episodes.plot(np.array(sizes)[shown] + offset, medians[shown], color=color,
                          label=group)
-        ax_found.plot(sizes, [cells[s]["found"] / cells[s]["seeds"] for s in sizes],
-                      marker="o", color=color, label=group)
+        rates = np.array([cells[s]["found"] / cells[s]["seeds"] for s in sizes])
+        intervals = np.array([wilson_interval(cells[s]["found"], cells[s]["seeds"]) for s in sizes])
+        ax_found.errorbar(np.array(sizes) + offset, rates,
+                          yerr=[rates - intervals[:, 0], intervals[:, 1] - rates], marker="o",
+                          color=color, label=group, capsize=2, lw=1.2, elinewidth=0.8)
     ax_episodes.axhline(budget_episodes, color="gray", lw=0.8, ls="--")
     if untrained:
         ax_episodes.scatter([], [], s=30, facecolors="none", edgecolors="gray", marker="s",
@@ -339,7 +366,7 @@ def plot_first_goal(rows, budget_episodes: int, ax_episodes=None, ax_found=None,
     ax_episodes.set_ylabel("episodes to first reach the goal")
     ax_episodes.set_title(title or "each dot a seed, line the median; × never found")
     ax_found.set_xlabel("DeepSea size N")
-    ax_found.set_ylabel(f"seeds that found it in {budget_episodes} episodes")
+    ax_found.set_ylabel(f"share of seeds that found it in {budget_episodes} episodes\n(95 % Wilson interval)")
     ax_found.set_ylim(-0.05, 1.05)
     ax_found.legend(fontsize=8)
     return ax_episodes, ax_found

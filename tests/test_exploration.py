@@ -83,9 +83,13 @@ def test_signal_to_noise_is_mean_abs_mu_over_mean_sigma_per_layer():
 def test_plot_first_goal_draws_every_group(tmp_path):
     ax_episodes, ax_found = exploration.plot_first_goal(rows(), budget_episodes=50,
                                                         untrained={("b", 4, 0)})
-    assert {line.get_label() for line in ax_found.get_lines()} == {"a", "b"}
-    found_a = [line for line in ax_found.get_lines() if line.get_label() == "a"][0]
+    bars = {container.get_label(): container for container in ax_found.containers}
+    assert set(bars) == {"a", "b"}
+    found_a = bars["a"].lines[0]                       # the rates; lines[2]: the interval bars
     assert np.allclose(found_a.get_ydata(), [2 / 3, 1 / 3])
+    low, high = exploration.wilson_interval(2, 3)
+    segment = bars["a"].lines[2][0].get_segments()[0]  # the bar of the first size
+    assert np.allclose(segment[:, 1], [low, high])
     # 12 runs: 9 found (8 filled dots, 1 hollow: its untrained μ reached the goal), 3 ×.
     markers = [c for c in ax_episodes.collections if len(c.get_offsets())]
     assert len(markers) == 12
@@ -251,3 +255,33 @@ def test_bad_input_goal_probability_held_for_is_one_clear_error(goes_right, k, m
     with pytest.raises(ValueError, match=match):
         exploration.goal_probability_held_for(goes_right, k)
     assert np.array_equal(goes_right, before)
+
+
+# ----------------------------------------------------------------------- Wilson intervals
+@pytest.mark.parametrize("successes, trials, low, high", [
+    (0, 5, 0.0, 0.4345), (5, 5, 0.5655, 1.0), (1, 5, 0.0362, 0.6245), (10, 20, 0.2993, 0.7007),
+    (0, 20, 0.0, 0.1611),
+])
+def test_wilson_interval_by_hand(successes, trials, low, high):
+    # centre (p + z²/2n)/(1 + z²/n), half-width z/(1 + z²/n)·√(p(1-p)/n + z²/4n²), z = 1.96
+    assert np.allclose(exploration.wilson_interval(successes, trials), (low, high), atol=5e-4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 500).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
+def test_wilson_interval_holds_the_rate_stays_in_0_1_and_mirrors(case):
+    successes, trials = case
+    low, high = exploration.wilson_interval(successes, trials)
+    assert 0.0 <= low <= successes / trials <= high <= 1.0
+    mirror = exploration.wilson_interval(trials - successes, trials)
+    assert np.allclose((low, high), (1 - mirror[1], 1 - mirror[0]))
+
+
+@pytest.mark.parametrize("successes, trials, z, match", [
+    (-1, 5, 1.96, "successes"), (6, 5, 1.96, "successes <= trials"), (1, 0, 1.96, "trials >= 1"),
+    (True, 5, 1.96, "successes"), (1.0, 5, 1.96, "successes"), (1, 5, 0.0, "z must be"),
+    (1, 5, float("nan"), "z must be"), (1, "5", 1.96, "trials"),
+])
+def test_bad_input_wilson_interval_is_one_clear_error(successes, trials, z, match):
+    with pytest.raises(ValueError, match=match):
+        exploration.wilson_interval(successes, trials, z)
