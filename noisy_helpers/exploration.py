@@ -246,8 +246,8 @@ def untrained_goal_probability(size: int, seeds, draws: int = 2_000,
         else:
             right = np.ones(size, dtype=np.int64)
         goes_right = actions == right
-        held.append(goes_right.all(axis=1).mean())
-        redrawn.append(np.prod(goes_right.mean(axis=0)))
+        held.append(goal_probability_held_for(goes_right, size))   # one draw for all N cells
+        redrawn.append(goal_probability_held_for(goes_right, 1))   # an independent draw per cell
     return dict(held=float(np.mean(held)), redrawn=float(np.mean(redrawn)))
 
 

@@ -189,7 +189,10 @@ P_GOAL_CASES = [(400, 10, 0, k) for k in (1, 2, 3, 4, 5, 7, 10)] + \
 
 @exercise("06.3", "Hold the noise for k steps")
 def hold_for_k_steps(p_goal_every_k) -> str:
-    """``p_goal_every_k(right, k)`` against :func:`p_goal_blocks` on correlated random arrays."""
+    """``p_goal_every_k(right, k)`` on correlated random arrays against the package's
+    ``exploration.goal_probability_held_for``; :func:`p_goal_blocks` makes the mistakes."""
+    from ..exploration import goal_probability_held_for
+
     arrays = {(draws, size, seed): correlated_right(draws, size, seed)
               for draws, size, seed, _ in P_GOAL_CASES}
     answers = []
@@ -206,11 +209,15 @@ def hold_for_k_steps(p_goal_every_k) -> str:
     def reference(**mistake):
         return [p_goal_blocks(arrays[case[:3]], case[3], **mistake) for case in P_GOAL_CASES]
 
-    if same(reference()):
+    def package(k_of_case):
+        return [goal_probability_held_for(arrays[case[:3]], k_of_case(case))
+                for case in P_GOAL_CASES]
+
+    if same(package(lambda case: case[3])):
         return ("P(goal) = Π over the blocks [0, k), [k, 2k), … of P(one draw right in the whole "
                 "block); k = 1 gives the redrawn probability, k = N the held one")
-    held = [p_goal_blocks(arrays[case[:3]], case[1]) for case in P_GOAL_CASES]
-    redrawn = [p_goal_blocks(arrays[case[:3]], 1) for case in P_GOAL_CASES]
+    held = package(lambda case: case[1])
+    redrawn = package(lambda case: 1)
     if same(held):
         raise Wrong("your P does not depend on k: it is the held-noise probability for every k; "
                     "a new draw every k steps makes the blocks independent")
