@@ -14,7 +14,7 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.interrupts`  -- ``StopRequests``: Ctrl-C and SIGTERM land between steps (04)
 * :mod:`noisy_helpers.plotting`    -- learning curves and σ over training   (04)
 * :mod:`noisy_helpers.summary`     -- ``summarise_evaluations``: first solved, best, last (04)
-* :mod:`noisy_helpers.video`       -- ``record_episode``, ``show_video``     (04)
+* :mod:`noisy_helpers.video`       -- ``record_episode``, ``show_video(s)``  (04)
 * :mod:`noisy_helpers.atari`       -- ``make_atari_env`` and its wrappers   (05_atari_upndown.ipynb)
 * :mod:`noisy_helpers.frame_replay` -- ``PrioritizedFrameReplayBuffer``: each frame once (05)
 * :mod:`noisy_helpers.deep_sea`    -- ``DeepSeaEnv``: a hard-exploration gridworld (06_exploration.ipynb)
@@ -55,6 +55,7 @@ from .training import (  # noqa: E402
     evaluate,
     export_agent,
     load_agent,
+    load_snapshot,
     load_run_state,
     make_env,
     random_policy_returns,
@@ -65,7 +66,7 @@ from .deep_sea import DEEP_SEA_ID, DeepSeaEnv  # noqa: E402  (registers DeepSea 
 from .experiments import BACKENDS, Trial, read_results, run_trials, sweep  # noqa: E402
 from .plotting import plot_learning_curve, plot_noise, read_best, save_run_plots  # noqa: E402
 from .summary import format_summary, solved_threshold, summarise_evaluations  # noqa: E402
-from .video import record_episode, show_video  # noqa: E402
+from .video import record_episode, show_video, show_videos  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -94,6 +95,7 @@ __all__ = [
     "random_policy_returns",
     "export_agent",
     "load_agent",
+    "load_snapshot",
     "load_run_state",
     "make_env",
     "read_metrics",
@@ -114,6 +116,7 @@ __all__ = [
     "solved_threshold",
     "record_episode",
     "show_video",
+    "show_videos",
     *sorted(_LAZY),
 ]
 

@@ -560,6 +560,35 @@ class Agent:
         self._soft_update(tf.constant(float(tau), tf.float32))
 
     # --------------------------------------------------------- inspection
+    def noise_flip_rates(self, observations, draws: int = 16) -> np.ndarray:
+        """For each state, the share of ``draws`` fresh noise draws under which its greedy
+        action differs from the greedy action with the noise removed: where, and how often,
+        the noise changes what the agent does (``nan`` for a network without noise).
+
+        Each draw is new noise in the online network; afterwards its noise and generator are
+        exactly as before (the target network's are never touched), so measuring during a
+        run changes nothing in it."""
+        observations = self._observations(observations, "observations", batched=True)
+        if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
+            raise ValueError(f"draws must be an int >= 1, got {_short(draws)}")
+        if not self.noisy_online:
+            return np.full(len(observations), math.nan)
+        tensor = tf.convert_to_tensor(observations)
+        flips = np.zeros(len(observations))
+        with self.keep_noise():
+            self.remove_noise()
+            greedy = self._greedy_actions(tensor).numpy()
+            for _ in range(int(draws)):
+                for layer in self.noisy_online:  # the online network only (see keep_noise)
+                    layer.reset_noise()
+                flips += self._greedy_actions(tensor).numpy() != greedy
+        return flips / int(draws)
+
+    def noise_flip_share(self, observations, draws: int = 16) -> float:
+        """The mean of :meth:`noise_flip_rates` over ``observations``: the share of (state,
+        draw) pairs whose greedy action the noise changes."""
+        return float(np.mean(self.noise_flip_rates(observations, draws)))
+
     def noise_statistics(self) -> dict:
         """Mean σ and mean |μ| of each noisy layer of the online network (weights and biases
         together), keyed ``sigma/<layer>`` and ``mu/<layer>``."""

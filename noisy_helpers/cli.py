@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true",
                        help="replace the run already in --out (its own files only; a folder "
                             "that is not a noisy_helpers run is always refused)")
+    train.add_argument("--snapshot-steps", type=int, nargs="+", default=(), metavar="STEP",
+                       help="also keep the agent after these agent steps (0: before the "
+                            "first), in --out/snapshots/step_<STEP>/")
     _add_config_flags(train)
 
     evaluate = commands.add_parser(
@@ -333,7 +336,7 @@ def _train(args, parser) -> int:
     try:
         run = train(config, env_id=env_id, out=args.out, resume=args.resume,
                     progress=not args.no_progress, env_kwargs=env_kwargs,
-                    overwrite=args.overwrite)
+                    overwrite=args.overwrite, snapshot_steps=list(args.snapshot_steps))
     except KeyboardInterrupt:
         return 130
     from .run_folder import read_state

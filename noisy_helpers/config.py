@@ -41,6 +41,10 @@ def _is_int(value) -> bool:
 MAX_HIDDEN_SIZE = 65_536
 #: Seeds must fit numpy's and Keras' global seeding (``keras.utils.set_random_seed``).
 MAX_SEED = 2**32 - 1
+#: Fields added after runs were already saved, with the value that those runs used: a saved
+#: config (``state.json``, a study's ``result.json``) without one is read with this value, so
+#: that an older run still loads, resumes and matches its cached result.
+ADDED_FIELDS = {"importance_normalise": "batch"}
 #: The longest a noise draw may be held, in agent steps (``noise_resample=k``).
 MAX_NOISE_HOLD = 10**9
 
@@ -183,6 +187,13 @@ class Config:
     priority_eps: float = 1e-6
     """Added to |δ| so that no transition gets probability zero (Schaul et al. 2016, §3.3)."""
 
+    importance_normalise: str = "batch"
+    """What the IS weights are divided by: "batch", their largest value in the sampled batch
+    (Dopamine, PFRL), or "buffer", the largest any stored transition could get, from the
+    tree's smallest priority (OpenAI Baselines; Schaul et al. 2016, Algorithm 1).  "buffer"
+    keeps the expected update at β = 1 proportional to the uniform one; "batch" leaves a
+    small bias (notebook 02 measures both, and says why "batch" stays the default)."""
+
     # ----------------------------------------------------------- ε-greedy
     epsilon_start: float = 1.0
     """ε at step 0 (only when ``noisy`` is False)."""
@@ -241,6 +252,9 @@ class Config:
             _check(isinstance(getattr(self, name), bool), name, getattr(self, name), "a bool")
         _check(isinstance(self.network, str) and self.network in ("mlp", "nature"), "network",
                self.network, "'mlp' or 'nature'")
+        _check(isinstance(self.importance_normalise, str)
+               and self.importance_normalise in ("batch", "buffer"), "importance_normalise",
+               self.importance_normalise, "'batch' or 'buffer'")
         schedule = self.noise_resample
         _check((isinstance(schedule, str) and schedule in ("step", "episode"))
                or (_is_int(schedule) and 1 <= schedule <= MAX_NOISE_HOLD),
@@ -331,7 +345,9 @@ class Config:
 
         Every field must be present, and nothing else: a missing or an unknown key raises
         ``ValueError`` naming it, as does a value of the wrong type (``hidden_sizes`` may be
-        a list, as JSON writes it).  Never ``KeyError`` or ``AttributeError``."""
+        a list, as JSON writes it).  Never ``KeyError`` or ``AttributeError``.  The one
+        exception: a field of :data:`ADDED_FIELDS`, added after runs were already saved, may be
+        missing, and then has the value those runs used."""
         if not isinstance(values, dict):
             raise TypeError(f"Config.from_dict: values must be a dict, got "
                             f"{type(values).__name__} {_short(values)}")
@@ -339,10 +355,10 @@ class Config:
         unknown = [key for key in values if key not in names]
         if unknown:
             raise ValueError(f"Config.from_dict: unknown Config fields {_short(unknown)}")
-        missing = [name for name in names if name not in values]
+        missing = [name for name in names if name not in values and name not in ADDED_FIELDS]
         if missing:
             raise ValueError(f"Config.from_dict: missing Config fields {missing}")
-        values = dict(values)
+        values = {**{k: v for k, v in ADDED_FIELDS.items() if k not in values}, **values}
         if isinstance(values["hidden_sizes"], list):
             values["hidden_sizes"] = tuple(values["hidden_sizes"])
         return cls(**values)

@@ -228,7 +228,13 @@ def _load_result(trial: Trial, directory: Path):
     """The saved result of ``trial`` in ``directory``, or None (none, a damaged one, or
     another trial's: the trial is then trained again)."""
     saved = _read_result(directory)
-    return saved["result"] if saved is not None and saved["trial"] == trial.to_dict() else None
+    if saved is None:
+        return None
+    try:  # read as a Trial: a config saved before a field was added gets that field's value
+        same = Trial.from_dict(saved["trial"]).to_dict() == trial.to_dict()
+    except (KeyError, TypeError, ValueError):
+        return None
+    return saved["result"] if same else None
 
 
 def _save_result(trial: Trial, directory: Path, result: dict) -> None:

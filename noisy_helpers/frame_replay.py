@@ -68,7 +68,8 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         frame_shape: shape of one frame, ``(84, 84)``.
         stack_size: frames per observation, 4.
         frame_dtype: ``uint8``.
-        alpha, eps, seed, n_actions: as :class:`~noisy_helpers.PrioritizedReplayBuffer`.
+        alpha, eps, seed, n_actions, normalise: as
+            :class:`~noisy_helpers.PrioritizedReplayBuffer`.
         streams: environments that add transitions in turn (``add(..., stream=k)``); each
             owns ``capacity // streams`` consecutive slots (capacity must be a multiple).
 
@@ -81,7 +82,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
 
     def __init__(self, capacity: int, frame_shape=(84, 84), stack_size: int = 4,
                  frame_dtype=np.uint8, alpha: float = 0.6, eps: float = 1e-6, seed=None,
-                 streams: int = 1, n_actions: int | None = None):
+                 streams: int = 1, n_actions: int | None = None, normalise: str = "batch"):
         stack_size = _check_int(stack_size, "stack_size", 1)
         streams = _check_int(streams, "streams", 1)
         frame_shape = _check_shape(frame_shape, "frame_shape")
@@ -99,7 +100,7 @@ class PrioritizedFrameReplayBuffer(PrioritizedReplayBuffer):
         # shape (1,)), then put the frame storage in their place.  (It checks capacity,
         # alpha, eps, seed and n_actions, and the memory that _nbytes_for counts.)
         super().__init__(capacity, (1,), frame_dtype, alpha=alpha, eps=eps, seed=seed,
-                         n_actions=n_actions)
+                         n_actions=n_actions, normalise=normalise)
         self.obs_shape = (self.stack_size, *self.frame_shape)
         del self.obs, self.next_obs
         self._set_finite_check()  # for stacks of frames, not the parent's placeholder

@@ -162,23 +162,60 @@ def _first_bad(array: np.ndarray, good: np.ndarray):
 # ----------------------------------------------------------------------------
 # The math, as pure functions that the notebook and the tests share.
 # ----------------------------------------------------------------------------
-def importance_weights(probabilities, buffer_size: int, beta: float) -> np.ndarray:
-    """IS weights ``w_i = (N · P(i)) ** (−β)``, divided by their maximum (Schaul et al. §3.4).
+#: How IS weights are normalised: by their largest value in the batch, or over the buffer.
+NORMALISERS = ("batch", "buffer")
+
+
+def _check_normalise(normalise) -> str:
+    """``normalise`` as one of :data:`NORMALISERS`."""
+    if not isinstance(normalise, str):
+        raise TypeError(f"normalise must be 'batch' or 'buffer', got {normalise!r}")
+    if normalise not in NORMALISERS:
+        raise ValueError(f"normalise must be 'batch' or 'buffer', got {normalise!r}")
+    return normalise
+
+
+def importance_weights(probabilities, buffer_size: int, beta: float, normalise: str = "batch",
+                       smallest_probability=None) -> np.ndarray:
+    """IS weights ``w_i = (N · P(i)) ** (−β)``, divided by their largest value (Schaul et al. §3.4).
 
     ``probabilities`` are the sampling probabilities ``P(i)`` of the batch,
-    ``buffer_size`` is ``N``, the number of transitions stored.  Dividing by the
-    maximum only scales the weights down, so the largest weight is exactly 1:
-    the update never grows, for stability.  ``beta = 0`` gives all ones
-    (no correction), ``beta = 1`` fully compensates for the non-uniform sampling.
+    ``buffer_size`` is ``N``, the number of transitions stored.  Dividing only scales
+    the weights down, so no weight exceeds 1: the update never grows, for stability.
+    ``beta = 0`` gives all ones (no correction), ``beta = 1`` fully compensates for the
+    non-uniform sampling, up to the normaliser:
+
+    * ``normalise="batch"``: divide by the largest weight *in the batch* (Dopamine, PFRL's
+      default).  The rarest transition of each batch gets weight 1.  The divisor depends on
+      which transitions were drawn, so at β = 1 the expected update is not exactly the
+      uniform one times a constant: a small bias remains (notebook 02 measures it).
+    * ``normalise="buffer"``: divide by the largest weight *the buffer could give*,
+      ``(N · P_min) ** −β`` with ``smallest_probability = P_min`` over every stored
+      transition (OpenAI Baselines; Algorithm 1's ``max_i w_i``).  The divisor is the same for
+      every batch, so at β = 1 the expected update is the uniform one times a constant.
     """
     probabilities = _as_float_array(probabilities, "probabilities")
     buffer_size = _check_int(buffer_size, "buffer_size", 1)
     beta = _check_beta(beta)
+    normalise = _check_normalise(normalise)
     if probabilities.size == 0:
         raise ValueError("probabilities is empty")
     if not (probabilities.min() > 0 and probabilities.max() <= 1):  # NaN fails too
         raise ValueError(f"probabilities must be in (0, 1], got {probabilities}")
-    return _importance_weights(probabilities, buffer_size, beta)
+    if normalise == "batch":
+        if smallest_probability is not None:
+            raise ValueError(f"smallest_probability is only for normalise='buffer', got "
+                             f"{smallest_probability!r}")
+        return _importance_weights(probabilities, buffer_size, beta)
+    if smallest_probability is None:
+        raise ValueError("normalise='buffer' needs smallest_probability, the smallest P(i) "
+                         "over the whole buffer, got None")
+    smallest = _check_real(smallest_probability, "smallest_probability")
+    if not 0 < smallest <= probabilities.min():
+        raise ValueError(f"smallest_probability must be in (0, min(probabilities) = "
+                         f"{probabilities.min():.6g}], got {smallest_probability!r}")
+    weights = (probabilities / smallest) ** (-beta)  # (N P(i))^-β / (N P_min)^-β: N cancels
+    return weights.astype(np.float32)
 
 
 def _importance_weights(probabilities: np.ndarray, buffer_size: int, beta: float) -> np.ndarray:
@@ -196,7 +233,8 @@ def _importance_weights_of_priorities(priorities: np.ndarray, beta: float,
     ``(min_j p_j / p_i) ** β``: ``N`` and ``Σp`` cancel, and the rarest
     transition gets exactly ``1 ** β = 1``.  Equal to ``importance_weights``
     up to float rounding (the result is float32).  ``smallest`` is ``min_j p_j`` when
-    the caller has it already.
+    the caller has it already; with the smallest priority of the whole buffer instead, the
+    same formula gives the weights normalised over the buffer (``normalise="buffer"``).
     """
     if smallest is None:
         smallest = priorities.min()
@@ -590,6 +628,10 @@ def _check_td_errors(indices: np.ndarray, td_errors) -> np.ndarray:
 class PrioritizedReplayBuffer(ReplayBuffer):
     """Proportional prioritized replay on a :class:`~noisy_helpers.SumTree`.
 
+    ``normalise`` says what the IS weights are divided by: their largest value in the
+    batch (``"batch"``, the default) or over the whole buffer (``"buffer"``); see
+    :func:`importance_weights`.
+
     >>> buffer = PrioritizedReplayBuffer(1000, obs_shape=(4,), seed=0)
     >>> for t in range(100):
     ...     _ = buffer.add(np.zeros(4), 0, 1.0, np.zeros(4), False)
@@ -615,15 +657,20 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         eps: float = 1e-6,
         seed=None,
         n_actions: int | None = None,
+        normalise: str = "batch",
     ):
         alpha, eps = _check_real(alpha, "alpha"), _check_real(eps, "eps")
         if alpha < 0:
             raise ValueError(f"alpha must be >= 0, got {alpha}")
         if eps <= 0:
             raise ValueError(f"eps must be > 0, got {eps}")
+        normalise = _check_normalise(normalise)
         super().__init__(capacity, obs_shape, obs_dtype, seed, n_actions)
         self.alpha = alpha
         self.eps = eps
+        #: IS weights divided by their largest value in the batch ("batch") or over the whole
+        #: buffer ("buffer", from the tree's smallest priority): see importance_weights.
+        self.normalise = normalise
         self._tree = SumTree(self.capacity)
         #: The largest priority ``p_i`` given so far; new transitions get it.
         self.max_priority = 1.0
@@ -706,7 +753,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         targets += self._strata
         targets *= total / batch_size
         indices, priorities, smallest = tree._search(targets)
-        # IS weights of P(i) = p_i / total, normalised to max 1 (see the helper).
+        if self.normalise == "buffer":  # the rarest transition stored, not just of this batch
+            smallest = tree.smallest_positive()
+        # IS weights of P(i) = p_i / total: (p_min / p_i)^β (see the helper).
         weights = _importance_weights_of_priorities(priorities, beta, smallest)
         self._last_indices = indices.copy()  # ours: the caller may change its array
         self._writes_at_sample = self._writes

@@ -12,6 +12,8 @@ What a run folder holds::
     checkpoint/       the latest checkpoint; MANIFEST.json in it is written last
     best/             the agent of the best evaluation so far, with selection.json (its
                       step and evaluation); ties go to the later evaluation
+    snapshots/        step_<N>/: the agent as it was after N steps, for the steps a run asks
+                      for (``train(..., snapshot_steps=...)``), each a verified checkpoint
 
 The rules:
 
@@ -68,7 +70,9 @@ SELECTION = "selection.json"
 #: What a run (or an exported agent) writes at its top level; ``overwrite`` removes these only.
 OWN_ENTRIES = ("run.json", "metrics.csv", "tensorboard", "checkpoint", "checkpoint.partial",
                "checkpoint.old", "best", "best.partial", "best.old", "learning_curve.png",
-               "sigma.png")
+               "sigma.png", "snapshots")
+#: Where a run keeps the agents of ``snapshot_steps``: ``snapshots/step_<N>/``.
+SNAPSHOTS = "snapshots"
 _FORMAT = "noisy_helpers run folder"
 _KINDS = ("run", "export")
 #: The files of a training checkpoint, and of an exported agent (for ``evaluate`` only).
@@ -622,6 +626,17 @@ class MetricsFile:
         if not self.file.closed:
             self.sync()
             self.file.close()
+
+
+def metrics_header(path) -> list | None:
+    """The column names of the ``metrics.csv`` at ``path`` (``None``: no such file)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            return next(csv.reader(file), [])
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise ValueError(f"{str(path)!r} is not a text file") from None
 
 
 def read_metrics(path) -> dict:

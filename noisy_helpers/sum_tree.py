@@ -193,6 +193,11 @@ class SumTree:
         steps = -(-below // _WRITE_STEP_LEVELS)
         self._write_steps = [below // steps + (i < below % steps) for i in range(steps)]
         self._write_plans: dict[int, list] = {}  # batch size -> buffers and views
+        # The smallest positive priority, for IS weights normalised over the whole buffer
+        # (see smallest_positive): None while unknown.  Kept up to date by _write only after
+        # the first call asks for it, so that a tree nobody asks costs nothing more.
+        self._smallest: float | None = None
+        self._track_smallest = False
 
     def _write_plan(self, n: int) -> list:
         """Preallocated buffers (and views into them) for writing ``n`` leaves.
@@ -268,6 +273,25 @@ class SumTree:
         view.flags.writeable = False
         return view
 
+    def smallest_positive(self) -> float:
+        """The smallest priority above 0: that of the least likely leaf to be found.
+
+        Prioritized replay needs it to normalise importance weights by their largest value
+        over the whole buffer, ``(N · P_min) ** -β`` (Schaul et al. 2016, Algorithm 1, line
+        10).  A min-tree beside the sum tree would cost a second walk on every write; here
+        the value is cached and a write updates it in O(batch): a new smaller value lowers
+        it, and only a write over the leaf that held it forces one O(N) scan, on the next
+        call.  Raises ``ValueError`` when every priority is 0.
+        """
+        self._track_smallest = True
+        if self._smallest is None:
+            leaves = self._leaves
+            positive = leaves[leaves > 0]
+            if not positive.size:
+                raise ValueError("smallest_positive: every priority in the sum tree is 0")
+            self._smallest = float(positive.min())
+        return self._smallest
+
     def __len__(self) -> int:
         return self.capacity
 
@@ -334,6 +358,9 @@ class SumTree:
         """
         tree = self._tree
         nodes = leaves + self.size
+        smallest = self._smallest if self._track_smallest else None
+        if smallest is not None and (tree[nodes] == smallest).any():
+            smallest = self._smallest = None  # its leaf is overwritten: scan when next asked
         tree[nodes] = values
         if leaves.size > 1 and (tree[nodes] != values).any():
             # A repeated index with different values: numpy does not promise
@@ -341,6 +368,11 @@ class SumTree:
             reversed_unique, first_in_reversed = np.unique(leaves[::-1], return_index=True)
             nodes = reversed_unique + self.size
             tree[nodes] = values[leaves.size - 1 - first_in_reversed]
+        if smallest is not None:  # the values now in the written leaves (the last wins)
+            written = tree[nodes]
+            written = written[written > 0]
+            if written.size:
+                self._smallest = min(smallest, float(written.min()))
         n = nodes.size
         if not n:
             return

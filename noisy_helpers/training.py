@@ -61,7 +61,8 @@ from .replay import PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 from .run_folder import export_agent, read_metrics
 
 __all__ = ["train", "evaluate", "random_policy_returns", "make_env", "read_metrics",
-           "export_agent", "load_run_state", "load_agent", "Run", "METRIC_FIELDS"]
+           "export_agent", "load_run_state", "load_agent", "load_snapshot", "Run",
+           "METRIC_FIELDS", "DIAGNOSTIC_FIELDS"]
 
 #: The columns of ``metrics.csv`` that every run has; ``sigma/<layer>`` and
 #: ``mu/<layer>`` (mean σ and mean |μ| of each noisy layer) follow them.
@@ -69,6 +70,18 @@ METRIC_FIELDS = [
     "step", "episode", "episode_return", "episode_length", "game_score", "eval_return",
     "eval_return_std", "eval_return_noisy", "loss", "beta", "epsilon",
 ]
+#: What the replay and the noise do, logged after :data:`METRIC_FIELDS` (runs written before
+#: these existed resume without them): the mean and the smallest IS weight of the batches
+#: since the previous row; the stored priorities' mean and smallest, and the largest given so
+#: far (what a new transition gets); and, at evaluations, the share of replayed states whose
+#: greedy action the noise flips (:meth:`~noisy_helpers.Agent.noise_flip_share`).
+DIAGNOSTIC_FIELDS = [
+    "is_weight_mean", "is_weight_min", "priority_mean", "priority_min", "priority_max",
+    "noise_flip_share",
+]
+#: States (spread evenly over the replay) on which ``noise_flip_share`` is measured, and the
+#: noise draws per state.
+FLIP_STATES, FLIP_DRAWS = 256, 16
 
 
 def make_env(env_id: str, render_mode=None, training: bool = False, env_kwargs=None,
@@ -253,9 +266,33 @@ def load_agent(run_directory, which=None):
     latest checkpoint.  Verified before loading.  Returns ``(agent, selection, state)``:
     ``selection`` says which agent it is (``which``, ``step``, ``eval_return``), ``state`` is
     the checkpoint's validated ``state.json`` (config, env id, env arguments, counters)."""
+    checkpoint, selection = run_folder.find_agent(run_directory, which)
+    agent, state = _agent_of(checkpoint)
+    return agent, selection, state
+
+
+def load_snapshot(run_directory, step):
+    """The agent of a run as it was after ``step`` agent steps, from the run's
+    ``snapshots/step_<step>/`` (written by ``train(..., snapshot_steps=...)``), verified before
+    loading.  Returns ``(agent, state)`` like :func:`load_agent` (without a selection)."""
+    run_directory = run_folder.require_run_folder(run_directory, "run_directory")
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+        raise ValueError(f"step must be an int >= 0, got {step!r}")
+    folder = run_directory / run_folder.SNAPSHOTS
+    try:
+        checkpoint = run_folder.find_checkpoint(folder, run_folder.EXPORTED_FILES,
+                                                name=f"step_{int(step)}")
+    except FileNotFoundError:
+        taken = sorted(p.name for p in folder.glob("step_*")) if folder.is_dir() else []
+        raise FileNotFoundError(f"no snapshot of step {int(step)} in {str(run_directory)!r} "
+                                f"(it has {taken or 'none'}; train with snapshot_steps)") from None
+    return _agent_of(checkpoint)
+
+
+def _agent_of(checkpoint: Path):
+    """The agent of a verified checkpoint folder, and its ``state.json``."""
     from .agent import Agent
 
-    checkpoint, selection = run_folder.find_agent(run_directory, which)
     state = run_folder.read_state(checkpoint)
     env = make_env(state["env_id"], env_kwargs=state["env_kwargs"])
     try:
@@ -263,8 +300,8 @@ def load_agent(run_directory, which=None):
         agent = Agent(state["config"], space.shape, env.action_space.n, space.dtype)
     finally:
         env.close()
-    run_folder.load_checkpoint(checkpoint, agent, verify=False)  # verified by find_agent
-    return agent, selection, state
+    run_folder.load_checkpoint(checkpoint, agent, verify=False)  # verified by find_checkpoint
+    return agent, state
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -331,9 +368,24 @@ def _check_train_arguments(config, env_id, env_kwargs, resume, saved) -> dict:
     return env_kwargs
 
 
+def _check_snapshot_steps(snapshot_steps, total_steps: int) -> frozenset:
+    """``snapshot_steps`` (a tuple or list of ints in [0, total_steps]) as a set."""
+    if not isinstance(snapshot_steps, (tuple, list)):
+        raise TypeError(f"snapshot_steps must be a tuple or list of ints, got "
+                        f"{type(snapshot_steps).__name__} {snapshot_steps!r}"[:160])
+    for step in snapshot_steps:
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+            raise TypeError(f"snapshot_steps must hold ints, got {step!r}"[:160])
+        if not 0 <= step <= total_steps:
+            raise ValueError(f"snapshot_steps must be in [0, total_steps={total_steps}], "
+                             f"got {step}")
+    return frozenset(int(step) for step in snapshot_steps)
+
+
 def _make_buffer(config: Config, obs_space, n_actions: int, atari: bool):
     """The replay of ``config``: frames stored once on Atari, whole observations elsewhere."""
-    kwargs = dict(alpha=config.alpha, eps=config.priority_eps) if config.prioritized else {}
+    kwargs = (dict(alpha=config.alpha, eps=config.priority_eps,
+                   normalise=config.importance_normalise) if config.prioritized else {})
     if atari:  # stacks of frames: each frame stored once
         buffer_type = PrioritizedFrameReplayBuffer if config.prioritized else FrameReplayBuffer
         return buffer_type(config.buffer_size, frame_shape=obs_space.shape[1:],
@@ -354,6 +406,7 @@ def train(
     tensorboard: bool = True,
     env_kwargs=None,
     overwrite: bool = False,
+    snapshot_steps=(),
 ) -> Run:
     """Train a (Noisy) (Double) DQN agent on ``env_id``; return a :class:`Run`.
 
@@ -371,6 +424,10 @@ def train(
         env_kwargs: arguments of the environment (``gym.make(env_id, **env_kwargs)``), saved
             with the checkpoint, e.g. ``{"size": 10}`` for ``noisy_helpers/DeepSea-v0``.
         overwrite: replace the run already in ``out`` (its own files only).
+        snapshot_steps: agent steps (0: before the first) after which the agent is also kept,
+            in ``out/snapshots/step_<N>/`` (load it with :func:`load_snapshot`), e.g. to see
+            how its Q-values and its noise change over training.  Saving reads the agent and
+            changes nothing in the run.
 
     Everything is checked, and the environment, agent and buffer are built, before the first
     byte is written to or deleted from ``out``.
@@ -389,6 +446,7 @@ def train(
             raise ValueError(f"resume: the checkpoint in {str(checkpoint)!r} belongs to another "
                              f"run than {str(out / run_folder.MARKER)!r} (run ids differ)")
     env_kwargs = _check_train_arguments(config, env_id, env_kwargs, resume, saved)
+    snapshot_steps = _check_snapshot_steps(snapshot_steps, config.total_steps)
     best_checkpoint, best = (None, None) if saved is None else _best_so_far(out, saved["run_id"])
     env = make_env(env_id, training=True, env_kwargs=env_kwargs)
 
@@ -411,7 +469,7 @@ def train(
     vector_env = VectorAtari(env_id, config.num_envs) if config.num_envs > 1 else None
     marker = run_folder.start_run_folder(out, mode)  # the first write
     loop = _Loop(config, env_id, env_kwargs, out, agent, buffer, eval_envs, saved, best,
-                 marker["run_id"], progress, tensorboard)
+                 marker["run_id"], progress, tensorboard, snapshot_steps)
     try:
         if vector_env is None:
             loop.run_single(env)
@@ -426,11 +484,38 @@ def train(
     return Run(agent=agent, buffer=buffer, directory=out, env_id=env_id, env_kwargs=env_kwargs)
 
 
+def _priority_statistics(buffer) -> dict:
+    """The mean and smallest stored priority, and the largest given so far (empty: none)."""
+    if not len(buffer):
+        return {}
+    tree = buffer.tree  # applies the queued writes: the same tree, read earlier
+    return dict(priority_mean=tree.total / len(buffer), priority_min=tree.smallest_positive(),
+                priority_max=buffer.max_priority)
+
+
+def _replay_states(buffer, count: int = FLIP_STATES) -> np.ndarray:
+    """Up to ``count`` stored observations, spread evenly over the replay (no random draw:
+    the buffer's generator, and so the run, is left exactly as it was)."""
+    if isinstance(buffer, PrioritizedFrameReplayBuffer):
+        slots = buffer.complete_slots()
+        picked = slots[np.linspace(0, slots.size - 1, min(count, slots.size)).astype(np.int64)]
+        return buffer._stacks(picked)
+    picked = np.linspace(0, len(buffer) - 1, min(count, len(buffer))).astype(np.int64)
+    return buffer.obs[picked]
+
+
+def _noise_flip_share(agent, buffer) -> float:
+    """``agent.noise_flip_share`` on replayed states (nan before any is stored)."""
+    if not len(buffer) or not agent.noisy_online:
+        return math.nan
+    return agent.noise_flip_share(_replay_states(buffer), FLIP_DRAWS)
+
+
 class _Loop:
     """The training loop's state and its periodic work (see the module docstring)."""
 
     def __init__(self, config, env_id, env_kwargs, out, agent, buffer, eval_envs, saved,
-                 best, run_id, progress, tensorboard):
+                 best, run_id, progress, tensorboard, snapshot_steps=frozenset()):
         self.config, self.env_id, self.env_kwargs, self.out = config, env_id, env_kwargs, out
         self.agent, self.buffer, self.eval_envs, self.run_id = agent, buffer, eval_envs, run_id
         self.step = self.episode = self.evaluation = 0
@@ -438,11 +523,16 @@ class _Loop:
             self.step, self.episode = saved["step"], saved["episode"]
             self.evaluation = saved["evaluation"]
         self.beta = linear_schedule(config.beta_start, config.beta_end, config.total_steps)
+        noise_fields = sorted(agent.noise_statistics())
+        fields = METRIC_FIELDS + DIAGNOSTIC_FIELDS + noise_fields
+        if saved is not None and run_folder.metrics_header(out / "metrics.csv") == (
+                METRIC_FIELDS + noise_fields):
+            fields = METRIC_FIELDS + noise_fields  # a run from before DIAGNOSTIC_FIELDS
         self.metrics = run_folder.MetricsFile(
-            out / "metrics.csv", METRIC_FIELDS + sorted(agent.noise_statistics()),
-            resume_step=None if saved is None else self.step)
+            out / "metrics.csv", fields, resume_step=None if saved is None else self.step)
         self.summary = _tensorboard_writer(out) if tensorboard else None
         self.loss_sum, self.loss_count = 0.0, 0
+        self.weight_sum, self.weight_min = 0.0, math.inf  # IS weights since the last row
         self.per_episode_noise = config.noise_resample == "episode"
         # noise_resample=k: the loop redraws after every k-th agent step (None: it does not)
         self.hold_noise_for = None if isinstance(config.noise_resample, str) else config.noise_resample
@@ -454,6 +544,7 @@ class _Loop:
         self.stops = StopRequests()
         self.saved_state = None  # the state of the last checkpoint written
         self.best = best  # the selection of best/, the best agent so far (None: none yet)
+        self.snapshot_steps = snapshot_steps
 
     # ------------------------------------------------------------------ rows
     def state(self) -> dict:
@@ -467,7 +558,12 @@ class _Loop:
                       epsilon=math.nan if config.noisy else self.agent.epsilon(step),
                       loss=self.loss_sum / self.loss_count if self.loss_count else math.nan,
                       **values)
+        if self.loss_count:
+            values.update(is_weight_mean=self.weight_sum / self.loss_count,
+                          is_weight_min=self.weight_min)
         self.loss_sum, self.loss_count = 0.0, 0
+        self.weight_sum, self.weight_min = 0.0, math.inf
+        values.update(_priority_statistics(self.buffer) if config.prioritized else {})
         values.update(self.agent.noise_statistics())
         self.metrics.write(values)
         if self.summary is not None:
@@ -495,7 +591,8 @@ class _Loop:
                          resample_every=resample_every(config))
         self.stops.defer()
         self.write_row(eval_return=float(greedy.mean()), eval_return_std=float(greedy.std()),
-                       eval_return_noisy=float(noisy.mean()))
+                       eval_return_noisy=float(noisy.mean()),
+                       noise_flip_share=_noise_flip_share(self.agent, self.buffer))
         self.evaluation += 1
         if self.best is None or greedy.mean() >= self.best["eval_return"]:
             # The best agent so far is kept in best/ (ties: the later, longer-trained one).
@@ -511,6 +608,11 @@ class _Loop:
         self.saved_state = self.state()
         _save_checkpoint(self.out / "checkpoint", self.agent, self.saved_state, buffer=self.buffer)
 
+    def save_snapshot(self) -> None:
+        """The agent as it is now, in ``snapshots/step_<step>/`` (no replay: for looking)."""
+        _save_checkpoint(self.out / run_folder.SNAPSHOTS / f"step_{self.step}", self.agent,
+                         self.state(), selection=run_folder.selection_for("last", self.step, None))
+
     def after_step(self) -> None:
         """The periodic work that follows every agent step (``step`` is already counted)."""
         config, agent, buffer, step = self.config, self.agent, self.buffer, self.step
@@ -521,6 +623,9 @@ class _Loop:
                 buffer.update_priorities(batch.indices, abs_td)
                 self.loss_sum += loss
                 self.loss_count += 1
+                weights = batch.weights
+                self.weight_sum += float(weights.mean())
+                self.weight_min = min(self.weight_min, float(weights.min()))
             elif config.noise_resample == "step":
                 agent.reset_noise()  # warm-up: same noise rhythm as training
         if self.hold_noise_for is not None and step % self.hold_noise_for == 0:
@@ -531,6 +636,8 @@ class _Loop:
             self.run_evaluation()
         if step % config.checkpoint_period == 0:
             self.save_checkpoint()
+        if step in self.snapshot_steps:
+            self.save_snapshot()
         self.bar.update(1)
 
     # ------------------------------------------------------------------ loops
@@ -543,6 +650,8 @@ class _Loop:
                 self.stops.defer()
                 if self.evaluation < self.step // config.eval_period:
                     self.run_evaluation()  # cut short by the stop that ended the last session
+                if self.step == 0 and 0 in self.snapshot_steps:
+                    self.save_snapshot()  # the agent before any step
                 body()
             except KeyboardInterrupt:
                 self.stops.defer()  # from here on a second stop waits: the checkpoint is whole

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["record_episode", "show_video"]
+__all__ = ["record_episode", "show_video", "show_videos"]
 
 
 def record_episode(agent, env_id: str, path, seed: int = 0, noise: bool = False,
@@ -86,3 +86,34 @@ def show_video(path, width: int = 400):
 
     return Video(str(path), embed=True, width=width,
                  html_attributes="controls autoplay loop muted")
+
+
+def show_videos(paths, labels, width: int = 320):
+    """Several mp4 files side by side, each under its label, playing together in a loop (the
+    files are embedded in the output, like :func:`show_video`).  ``paths`` and ``labels`` are
+    sequences of the same length; every path must be an existing ``.mp4`` file."""
+    import base64
+    import html
+
+    from IPython.display import HTML
+
+    if isinstance(paths, (str, Path)) or isinstance(labels, str):
+        raise TypeError("paths and labels must be sequences (one entry per video), got "
+                        f"{type(paths).__name__} and {type(labels).__name__}")
+    paths, labels = [Path(p) for p in paths], [str(label) for label in labels]
+    if not paths or len(paths) != len(labels):
+        raise ValueError(f"paths and labels must be non-empty and of one length, got "
+                         f"{len(paths)} paths and {len(labels)} labels")
+    for path in paths:
+        if path.suffix != ".mp4" or not path.is_file():
+            raise ValueError(f"paths must be existing .mp4 files, got {str(path)!r}")
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be an int >= 1, got {width!r}")
+    cells = []
+    for path, label in zip(paths, labels):
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        cells.append(f'<figure style="margin:0 8px"><video width="{width}" controls autoplay '
+                     f'loop muted><source src="data:video/mp4;base64,{data}" type="video/mp4">'
+                     f'</video><figcaption style="text-align:center">{html.escape(label)}'
+                     f'</figcaption></figure>')
+    return HTML('<div style="display:flex;flex-wrap:wrap">' + "".join(cells) + "</div>")

@@ -700,3 +700,56 @@ def test_bad_input_sync_target_tau_is_refused_before_any_change(tau):
         agent.sync_target(tau)
     for value, variable in zip(before, agent.target.variables):
         np.testing.assert_array_equal(value, variable.numpy())
+
+
+# ------------------------------------------------------- how often the noise flips actions
+def test_noise_flip_share_is_zero_without_sigma_and_restores_every_noise_variable():
+    agent = make_agent()
+    states = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    online = [v.numpy().copy() for v in agent.online.non_trainable_variables]
+    target = [v.numpy().copy() for v in agent.target.non_trainable_variables]
+    share = agent.noise_flip_share(states, draws=8)
+    assert 0.0 <= share <= 1.0
+    for value, variable in zip(online + target, agent.online.non_trainable_variables
+                               + agent.target.non_trainable_variables):
+        np.testing.assert_array_equal(value, variable.numpy())
+    for layer in nh.noisy_layers(agent.online):  # σ = 0: the noise cannot change anything
+        layer.kernel_sigma.assign(np.zeros(layer.kernel_sigma.shape, np.float32))
+        layer.bias_sigma.assign(np.zeros(layer.bias_sigma.shape, np.float32))
+    assert agent.noise_flip_share(states, draws=8) == 0.0
+
+
+def test_noise_flip_share_counts_the_draws_that_change_the_greedy_action():
+    """Reference: the same draws, one at a time, counted by hand."""
+    agent = make_agent()
+    states = np.random.default_rng(1).normal(size=(32, 4)).astype(np.float32)
+    generators = [v.numpy().copy() for v in agent.online.non_trainable_variables]
+    share = agent.noise_flip_share(states, draws=5)
+    with agent.keep_noise():
+        agent.remove_noise()
+        greedy = agent.greedy_actions(states)
+        for variable, value in zip(agent.online.non_trainable_variables, generators):
+            variable.assign(value)  # the generators as they were: the same five draws
+        flips = 0
+        for _ in range(5):
+            for layer in nh.noisy_layers(agent.online):
+                layer.reset_noise()
+            flips += int((agent.greedy_actions(states) != greedy).sum())
+    assert share == flips / (5 * 32)
+    rates = agent.noise_flip_rates(states, draws=5)
+    assert rates.shape == (32,) and share == pytest.approx(rates.mean())
+    assert set(np.unique(rates * 5)) <= {0.0, 1.0, 2.0, 3.0, 4.0, 5.0}  # whole draws per state
+
+
+def test_noise_flip_share_is_nan_for_an_epsilon_greedy_agent():
+    assert np.isnan(make_agent(noisy=False).noise_flip_share(np.zeros((3, 4), np.float32)))
+
+
+@pytest.mark.parametrize("draws", [0, -1, 2.5, True, "4"])
+def test_bad_draws_for_noise_flip_share_are_refused_before_any_change(draws):
+    agent = make_agent()
+    before = [v.numpy().copy() for v in agent.online.non_trainable_variables]
+    with pytest.raises(ValueError, match="draws"):
+        agent.noise_flip_share(np.zeros((3, 4), np.float32), draws=draws)
+    for value, variable in zip(before, agent.online.non_trainable_variables):
+        np.testing.assert_array_equal(value, variable.numpy())

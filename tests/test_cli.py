@@ -518,3 +518,32 @@ def test_only_tensorflows_start_up_notices_are_filtered_out():
         "E0000 00:00:17.75 3373 some_op.cc:12] Out of memory while allocating 4 GiB",
         "ImportError: libfoo.so: cannot open shared object file",
     ]
+
+
+@pytest.mark.parametrize("text", ["batch", "buffer"])
+def test_importance_normalise_flag_reaches_the_config(text):
+    from noisy_helpers.cli import _config_from
+
+    args = build_parser().parse_args(["train", "--out", "x", "--importance-normalise", text])
+    assert _config_from(args, Config()).importance_normalise == text
+
+
+def test_a_bad_importance_normalise_flag_is_one_line_naming_it(capsys):
+    code, _, err = run_main(["train", "--out", "x", "--importance-normalise", "max"], capsys)
+    assert code != 0 and "importance_normalise" in err and "'max'" in err
+
+
+def test_snapshot_steps_flag_keeps_those_agents(capsys, tmp_path):
+    run = tmp_path / "run"
+    code, _, _ = run_main(["train", "--small", "--out", str(run), "--no-progress",
+                           "--total-steps", "200", "--eval-period", "200",
+                           "--snapshot-steps", "0", "100"], capsys)
+    assert code == 0
+    assert sorted(p.name for p in (run / "snapshots").iterdir()) == ["step_0", "step_100"]
+
+
+def test_a_snapshot_step_past_the_end_is_one_line_naming_the_flag(capsys, tmp_path):
+    code, _, err = run_main(["train", "--small", "--out", str(tmp_path / "run"),
+                             "--no-progress", "--total-steps", "200",
+                             "--snapshot-steps", "300"], capsys)
+    assert code != 0 and "snapshot_steps" in err and not (tmp_path / "run").exists()

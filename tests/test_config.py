@@ -101,6 +101,8 @@ MORE_BAD_FIELDS = [
     ("network", None), ("network", ["mlp"]), ("network", "MLP"), ("noise_resample", 0),
     ("noise_resample", -4), ("noise_resample", True), ("noise_resample", 2.5), ("noise_resample", "4"),
     ("noise_resample", np.int64(4)), ("noise_resample", 10**9 + 1), ("noise_resample", "Step"),
+    ("importance_normalise", "Buffer"), ("importance_normalise", "max"),
+    ("importance_normalise", None), ("importance_normalise", True),
     ("gamma", NAN), ("gamma", -0.1), ("gamma", True), ("gamma", "0.9"), ("gamma", 10**400),
     ("alpha", INF), ("beta_end", 1.01), ("beta_start", None), ("epsilon_start", NAN),
     ("epsilon_end", -1), ("learning_rate", NAN), ("learning_rate", INF),
@@ -200,3 +202,13 @@ def test_from_dict_accepts_the_json_round_trip_of_every_variant():
                                                                     learning_rate_end=None),
                    Config(noise_resample=16), Config(noise_resample="episode")):
         assert Config.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_a_config_saved_before_importance_normalise_existed_reads_as_the_batch_max():
+    """Runs saved before the field was added divided the IS weights by the batch maximum: a
+    saved config without the field loads, and means exactly that."""
+    values = Config().to_dict()
+    del values["importance_normalise"]
+    assert Config.from_dict(values) == Config(importance_normalise="batch")
+    values["importance_normalise"] = "buffer"  # a present value is read as it is
+    assert Config.from_dict(values).importance_normalise == "buffer"

@@ -596,3 +596,21 @@ def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name, mome
         assert not left, f"processes outlived their driver: {left}"
     finally:
         _kill_all(driver, seen)
+
+
+def test_a_result_saved_before_importance_normalise_existed_is_still_the_trials(study,
+                                                                               tmp_path):
+    """The committed study was run before Config.importance_normalise: its result.json lacks
+    the field and must still count as the result of today's trial (whose value is 'batch')."""
+    import json
+    import shutil
+
+    out, _ = study
+    trial = tiny_trials()[0]
+    folder = shutil.copytree(out / trial.name, tmp_path / "trial")
+    saved = json.loads((folder / "result.json").read_text())
+    del saved["trial"]["config"]["importance_normalise"]
+    (folder / "result.json").write_text(json.dumps(saved))
+    assert _load_result(trial, folder) == saved["result"]
+    other = dataclasses.replace(trial, config=trial.config.replace(importance_normalise="buffer"))
+    assert _load_result(other, folder) is None

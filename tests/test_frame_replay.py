@@ -275,6 +275,22 @@ def test_sampled_frequencies_follow_priorities():
     assert counts[9:].sum() == 0
 
 
+def test_buffer_normalised_weights_divide_by_the_smallest_priority_of_a_complete_slot():
+    """Incomplete slots hold priority 0 and never count; the weights are (p_min / p_i)^beta
+    over the complete ones, while episodes end and the ring wraps around."""
+    rng = np.random.default_rng(2)
+    buffer = PrioritizedFrameReplayBuffer(24, frame_shape=(1,), stack_size=2, seed=2,
+                                          normalise="buffer")
+    for episode in range(6):
+        play(buffer, scalar_frames(*range(10 * episode, 10 * episode + 5)))
+        batch = buffer.sample(4, beta=0.7)
+        priorities = buffer.tree.priorities
+        smallest = priorities[buffer.complete_slots()].min()
+        assert np.allclose(batch.weights, (smallest / priorities[batch.indices]) ** 0.7,
+                           rtol=1e-5)
+        buffer.update_priorities(batch.indices, rng.exponential(size=4))
+
+
 def test_uniform_frame_buffer_has_unit_weights_and_ignores_updates():
     buffer = FrameReplayBuffer(16, frame_shape=(1,), stack_size=2, seed=0)
     play(buffer, scalar_frames(1, 2, 3, 4, 5))

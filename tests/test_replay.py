@@ -344,6 +344,103 @@ def test_bad_beta_is_refused():
         buffer.sample(2, beta=1.5)
 
 
+# ------------------------------------------------ normalised by the batch or the buffer
+def test_buffer_normalised_weights_of_the_hand_checked_batch():
+    """P = 1/8, 1/8, 2/8, 4/8 (the module docstring), beta = 1: a batch of the two likely
+    transitions gets 1, 0.5 divided by its own max, but (P / P_min)^-1 = 0.5, 0.25 divided
+    by the buffer's largest weight, that of P_min = 1/8."""
+    batch = [2 / 8, 4 / 8]
+    assert importance_weights(batch, 4, 1.0).tolist() == [1.0, 0.5]
+    assert importance_weights(batch, 4, 1.0, "buffer", 1 / 8).tolist() == [0.5, 0.25]
+
+
+@settings(max_examples=100, deadline=None)
+@given(probabilities=st.lists(st.floats(1e-4, 1.0), min_size=2, max_size=30),
+       beta=st.floats(0.0, 1.0))
+def test_property_buffer_normalised_update_is_proportional_to_the_uniform_one_at_beta_1(
+        probabilities, beta):
+    """E_{i~P}[w_i g_i] with w = (P_i / P_min)^-beta: at beta = 1 it is N P_min times the
+    uniform mean for every g (the normaliser is one number); the batch-max weights of a whole
+    buffer equal the buffer-max ones."""
+    P = np.array(probabilities) / np.sum(probabilities)
+    N, smallest = P.size, P.min()
+    weights = importance_weights(P, N, beta, "buffer", smallest).astype(float)
+    assert np.allclose(weights, importance_weights(P, N, beta), rtol=1e-6)
+    g = np.random.default_rng(0).normal(size=(5, N))
+    if beta == 1.0:
+        expected_update = (P * importance_weights(P, N, 1.0, "buffer", smallest) * g).sum(axis=1)
+        assert np.allclose(expected_update, N * smallest * g.mean(axis=1), rtol=1e-5, atol=1e-9)
+
+
+def test_batch_max_biases_the_expected_update_where_the_buffer_max_does_not():
+    """Every batch of two independent draws from three transitions, enumerated: at beta = 1
+    E[mean(w g)] / E[mean(w)] is the uniform mean of g with the buffer max, not with the
+    batch max (which scales a batch holding the rare transition down by more)."""
+    P = np.array([0.5, 0.25, 0.25])
+    g = np.array([0.0, 0.0, 1.0])  # the uniform mean is 1/3
+    sums = {"batch": np.zeros(2), "buffer": np.zeros(2)}  # E[Σ w g], E[Σ w]
+    for i in range(3):
+        for j in range(3):
+            pair, chance = np.array([i, j]), P[i] * P[j]
+            for normalise, smallest in (("batch", None), ("buffer", P.min())):
+                w = importance_weights(P[pair], 3, 1.0, normalise, smallest).astype(float)
+                sums[normalise] += chance * np.array([(w * g[pair]).sum(), w.sum()])
+    # By hand, buffer max: w = P_min / P = 1/2, 1, 1, so E[Σwg] = 2 (1/4) = 1/2 and
+    # E[Σw] = 2 (1/4 + 1/4 + 1/4) = 3/2: the ratio is 1/3, the uniform mean.
+    assert sums["buffer"] == pytest.approx([1 / 2, 3 / 2])
+    # Batch max: w = 1 for both members of every pair except (0, 1), (1, 0), (0, 2), (2, 0)
+    # (chance 1/8 each), where transition 0 gets 1/2.  E[Σwg] = 2/8 + 2/16 + 2/16 = 1/2,
+    # E[Σw] = 2 - 4 (1/8)(1/2) = 7/4: the ratio is 2/7, not 1/3.
+    assert sums["batch"] == pytest.approx([1 / 2, 7 / 4])
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.4, 1.0])
+def test_buffer_normalised_sample_divides_by_the_smallest_priority_stored(beta):
+    """Reference (a scan of the stored priorities) against the buffer's cached minimum, while
+    priorities change, transitions are overwritten and the smallest is replaced."""
+    rng = np.random.default_rng(4)
+    buffer = fill(PrioritizedReplayBuffer(64, obs_shape=(1,), seed=4, normalise="buffer"), 40)
+    for step in range(300):
+        if step % 3 == 0:
+            fill(buffer, 1, start=step)
+        batch = buffer.sample(16, beta=beta)
+        stored = buffer.tree.priorities[: len(buffer)]
+        P = buffer.tree[batch.indices] / buffer.tree.total
+        reference = importance_weights(P, len(buffer), beta, "buffer",
+                                       stored.min() / buffer.tree.total)
+        assert np.allclose(batch.weights, reference, rtol=1e-5)
+        assert batch.weights.max() <= 1.0
+        errors = rng.exponential(size=16) * (step % 7 != 0)  # now and then all near zero
+        buffer.update_priorities(batch.indices, errors)
+
+
+def test_both_normalisers_draw_the_same_batches_and_differ_by_one_factor_per_batch():
+    rng = np.random.default_rng(6)
+    batch_max = fill(PrioritizedReplayBuffer(64, obs_shape=(1,), seed=6), 50)
+    buffer_max = fill(PrioritizedReplayBuffer(64, obs_shape=(1,), seed=6, normalise="buffer"), 50)
+    for _ in range(20):
+        a, b = batch_max.sample(8, beta=0.8), buffer_max.sample(8, beta=0.8)
+        assert np.array_equal(a.indices, b.indices)
+        factor = a.weights / b.weights
+        assert np.allclose(factor, factor[0], rtol=1e-5) and factor[0] >= 1.0
+        errors = rng.uniform(0, 3, 8)
+        batch_max.update_priorities(a.indices, errors)
+        buffer_max.update_priorities(b.indices, errors)
+
+
+@pytest.mark.parametrize("normalise", ["batch", "buffer"])
+def test_state_dict_round_trip_keeps_buffer_normalised_weights(normalise):
+    rng = np.random.default_rng(8)
+    source = fill(PrioritizedReplayBuffer(32, obs_shape=(1,), seed=8, normalise=normalise), 30)
+    for _ in range(5):
+        batch = source.sample(8, beta=0.6)
+        source.update_priorities(batch.indices, rng.uniform(0, 2, 8))
+    copy = PrioritizedReplayBuffer(32, obs_shape=(1,), seed=0, normalise=normalise)
+    copy.load_state_dict(source.state_dict())
+    a, b = source.sample(8, beta=0.6), copy.sample(8, beta=0.6)
+    assert np.array_equal(a.indices, b.indices) and np.array_equal(a.weights, b.weights)
+
+
 # ------------------------------------------- the buffer's fast IS weights
 @settings(max_examples=100, deadline=None)
 @given(
@@ -634,6 +731,32 @@ BAD_STATES = [(f"missing-{key}", corrupted({}, drop=[key]), ValueError, f"missin
 ]
 
 BAD_REPLAY_INPUTS = [
+    # the IS weights' normaliser
+    ("init-normalise-capitalised", full_prioritized,
+     lambda b: PrioritizedReplayBuffer(4, (2,), normalise="Buffer"), ValueError, "normalise"),
+    ("init-normalise-none", full_prioritized,
+     lambda b: PrioritizedReplayBuffer(4, (2,), normalise=None), TypeError, "normalise"),
+    ("init-normalise-bool", full_prioritized,
+     lambda b: PrioritizedReplayBuffer(4, (2,), normalise=True), TypeError, "normalise"),
+    ("weights-normalise-max", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, 0.5, normalise="max"), ValueError, "normalise"),
+    ("weights-buffer-without-smallest", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, 0.5, normalise="buffer"), ValueError,
+     "smallest_probability"),
+    ("weights-batch-with-smallest", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, 0.5, smallest_probability=0.1), ValueError,
+     "smallest_probability"),
+    ("weights-smallest-above-the-batch-min", lambda: np.array([0.5, 0.2]),
+     lambda p: importance_weights(p, 4, 0.5, "buffer", 0.3), ValueError,
+     "smallest_probability"),
+    ("weights-smallest-zero", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, 0.5, "buffer", 0.0), ValueError, "smallest_probability"),
+    ("weights-smallest-nan", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, 0.5, "buffer", np.nan), ValueError,
+     "smallest_probability"),
+    ("weights-smallest-str", lambda: np.array([0.5]),
+     lambda p: importance_weights(p, 4, 0.5, "buffer", "0.1"), TypeError,
+     "smallest_probability"),
     # constructors
     ("init-capacity-0", full_prioritized, lambda b: PrioritizedReplayBuffer(0, (2,)), ValueError,
      "capacity"),

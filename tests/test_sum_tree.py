@@ -488,3 +488,70 @@ def test_priorities_that_fill_the_tree_without_overflow_are_accepted():
     assert np.isfinite(tree.total) and tree.find(tree.total / 2) in (0, 1)
     tree.update([0, 1], [1e308, 0.0])  # the bound is close to overflow: computed exactly
     assert tree.total == 1e308
+
+
+# ------------------------------------------------- the smallest priority
+def test_smallest_positive_of_the_hand_drawn_tree_is_its_smallest_leaf(small_tree):
+    assert small_tree.smallest_positive() == 1.0
+    small_tree.update(0, 0.0)  # a zero leaf is never sampled: it does not count
+    assert small_tree.smallest_positive() == 2.0
+    small_tree.update(3, 0.5)  # a new, smaller value lowers it without a scan
+    assert small_tree.smallest_positive() == 0.5
+    small_tree.update(3, 7.0)  # the leaf that held it is overwritten: scanned again
+    assert small_tree.smallest_positive() == 2.0
+
+
+def test_smallest_positive_of_a_tree_of_zeros_is_refused():
+    tree = SumTree(8)
+    with pytest.raises(ValueError, match="every priority"):
+        tree.smallest_positive()
+    tree.update([2, 5], [0.0, 0.0])
+    with pytest.raises(ValueError, match="every priority"):
+        tree.smallest_positive()
+
+
+def test_a_repeated_index_counts_its_last_value_only_for_the_smallest():
+    tree = SumTree(4)
+    tree.update([0, 1, 2, 3], [5.0, 6.0, 7.0, 8.0])
+    assert tree.smallest_positive() == 5.0
+    tree.update([1, 1], [0.1, 9.0])  # 0.1 never lands: 9.0 is the last value for leaf 1
+    assert tree.smallest_positive() == 5.0
+
+
+smallest_operations = st.lists(
+    st.tuples(st.lists(st.integers(0, 10_000), min_size=1, max_size=8),
+              st.lists(st.sampled_from([0.0, 0.25, 1.0, 2.5, 3.0, 100.0]), min_size=8,
+                       max_size=8),
+              st.booleans()),
+    min_size=1, max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(capacity=st.integers(1, 200), operations=smallest_operations)
+def test_property_cached_smallest_positive_equals_a_scan_of_the_leaves(capacity, operations):
+    """Whatever the writes (repeats, zeros, the smallest overwritten up or down) and whenever
+    it is asked, the cached value is the smallest positive leaf."""
+    tree, reference = SumTree(capacity), np.zeros(capacity)
+    for indices, values, ask in operations:
+        leaves = np.asarray(indices) % capacity
+        tree.update(leaves, np.asarray(values[: leaves.size]))
+        for leaf, value in zip(leaves, values):  # the reference: last value wins
+            reference[leaf] = value
+        if ask and (reference > 0).any():
+            assert tree.smallest_positive() == reference[reference > 0].min()
+
+
+def test_smallest_positive_of_a_deep_tree_matches_a_scan_over_random_writes():
+    rng = np.random.default_rng(5)
+    capacity = 2**15
+    tree, reference = SumTree(capacity), np.zeros(capacity)
+    tree.update(np.arange(capacity), 1.0)
+    reference[:] = 1.0
+    for _ in range(200):
+        indices = rng.integers(0, capacity, size=32)
+        values = rng.exponential(size=32) + 1e-3
+        tree.update(indices, values)
+        reference[indices] = values  # distinct positive floats: repeats are rare, last wins
+        for leaf in np.unique(indices):
+            reference[leaf] = values[np.flatnonzero(indices == leaf)[-1]]
+        assert tree.smallest_positive() == reference.min()

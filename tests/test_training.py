@@ -5,12 +5,13 @@ import csv
 import json
 
 import gymnasium as gym
+import keras
 import numpy as np
 import pytest
 
 import noisy_helpers as nh
 from noisy_helpers import Config
-from noisy_helpers.training import METRIC_FIELDS, load_run_state
+from noisy_helpers.training import DIAGNOSTIC_FIELDS, METRIC_FIELDS, load_run_state
 from state import tree_hashes
 
 
@@ -448,6 +449,16 @@ TRAIN_BAD_INPUTS = [
     ("a run, config not a Config", "run", dict(overwrite=True, config={"gamma": 0.9}),
      TypeError, "Config"),
     ("a run, out not a path", None, dict(out=3), TypeError, "out"),
+    ("a run, overwrite, snapshot step past the end", "run",
+     dict(overwrite=True, snapshot_steps=(0, 601)), ValueError, "snapshot_steps"),
+    ("a run, overwrite, snapshot step negative", "run",
+     dict(overwrite=True, snapshot_steps=(-1,)), ValueError, "snapshot_steps"),
+    ("a run, overwrite, snapshot step a float", "run",
+     dict(overwrite=True, snapshot_steps=(300.0,)), TypeError, "snapshot_steps"),
+    ("a run, overwrite, snapshot step a bool", "run",
+     dict(overwrite=True, snapshot_steps=(True,)), TypeError, "snapshot_steps"),
+    ("a run, overwrite, snapshot steps an int", "run",
+     dict(overwrite=True, snapshot_steps=300), TypeError, "snapshot_steps"),
     ("a run whose run.json is another run's", "other marker",
      dict(resume=True, config=small(total_steps=400)), ValueError, "another run"),
 ]
@@ -509,3 +520,102 @@ def test_a_stop_during_an_evaluation_is_replayed_on_resume(tmp_path, monkeypatch
     metrics = nh.read_metrics(tmp_path / "metrics.csv")
     eval_steps = metrics["step"][~np.isnan(metrics["eval_return"])]
     assert eval_steps.tolist() == [300, 600]  # step 300's evaluation is there, once
+
+
+@pytest.mark.parametrize("atari", [False, True])
+@pytest.mark.parametrize("normalise", ["batch", "buffer"])
+def test_the_replay_divides_is_weights_as_config_importance_normalise_says(atari, normalise):
+    from noisy_helpers.training import _make_buffer
+
+    shape, dtype = ((4, 84, 84), np.uint8) if atari else ((4,), np.float32)
+    space = gym.spaces.Box(0, 255, shape, dtype)
+    config = Config.small(importance_normalise=normalise)
+    buffer = _make_buffer(config, space, 2, atari)
+    assert buffer.normalise == normalise and buffer.alpha == config.alpha
+
+
+# ------------------------------------------------- replay and noise diagnostics, snapshots
+def test_diagnostics_are_logged_in_range(small_run):
+    metrics = small_run.metrics()
+    assert list(metrics)[len(METRIC_FIELDS):len(METRIC_FIELDS) + len(DIAGNOSTIC_FIELDS)] == \
+        DIAGNOSTIC_FIELDS
+    trained = np.isfinite(metrics["loss"])
+    assert trained.any()
+    mean, low = metrics["is_weight_mean"][trained], metrics["is_weight_min"][trained]
+    assert np.all((0 < low) & (low <= mean) & (mean <= 1))
+    stored = np.isfinite(metrics["priority_mean"])
+    assert np.all(metrics["priority_min"][stored] <= metrics["priority_mean"][stored])
+    assert np.all(metrics["priority_mean"][stored] <= metrics["priority_max"][stored])
+    assert np.all(np.diff(metrics["priority_max"][stored]) >= 0)  # the max given never falls
+    evals = np.isfinite(metrics["eval_return"])
+    flips = metrics["noise_flip_share"][evals]
+    assert np.all((0 <= flips) & (flips <= 1))
+    assert np.isnan(metrics["noise_flip_share"][~evals]).all()
+
+
+def test_uniform_replay_logs_unit_weights_and_no_priorities(tmp_path):
+    metrics = nh.train(small(prioritized=False, total_steps=300), "CartPole-v1", out=tmp_path,
+                       progress=False, tensorboard=False).metrics()
+    trained = np.isfinite(metrics["loss"])
+    assert (metrics["is_weight_mean"][trained] == 1).all()
+    assert (metrics["is_weight_min"][trained] == 1).all()
+    assert np.isnan(metrics["priority_mean"]).all()
+
+
+def test_snapshots_keep_the_agent_of_each_step_and_change_nothing_in_the_run(small_run,
+                                                                             tmp_path):
+    run = nh.train(small(), "CartPole-v1", out=tmp_path / "run", progress=False,
+                   tensorboard=False, snapshot_steps=(0, 150, 600))
+    assert run.metrics_path.read_text() == small_run.metrics_path.read_text()
+    snapshots = tmp_path / "run" / "snapshots"
+    assert sorted(p.name for p in snapshots.iterdir()) == ["step_0", "step_150", "step_600"]
+    last, _, _ = nh.load_agent(tmp_path / "run", which="last")
+    at_end, state = nh.load_snapshot(tmp_path / "run", 600)
+    assert state["step"] == 600
+    for a, b in zip(last.online.weights, at_end.online.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    at_start, _ = nh.load_snapshot(tmp_path / "run", 0)  # as train() builds it: seed 0's
+    keras.utils.set_random_seed(0)
+    fresh = nh.Agent(small(), (4,), 2)
+    for a, b in zip(fresh.online.trainable_weights, at_start.online.trainable_weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_snapshot_that_is_missing_or_damaged_is_refused_naming_it(tmp_path):
+    out = tmp_path / "run"
+    nh.train(small(total_steps=300), "CartPole-v1", out=out, progress=False, tensorboard=False,
+             snapshot_steps=(100,))
+    with pytest.raises(FileNotFoundError, match=r"step 200.*step_100"):
+        nh.load_snapshot(out, 200)
+    with pytest.raises(ValueError, match="step"):
+        nh.load_snapshot(out, -3)
+    weights = out / "snapshots" / "step_100" / "online.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="online.weights.h5"):
+        nh.load_snapshot(out, 100)
+
+
+def test_overwrite_removes_the_runs_snapshots(tmp_path):
+    out = tmp_path / "run"
+    nh.train(small(total_steps=300), "CartPole-v1", out=out, progress=False, tensorboard=False,
+             snapshot_steps=(100,))
+    nh.train(small(total_steps=300), "CartPole-v1", out=out, progress=False, tensorboard=False,
+             overwrite=True)
+    assert not (out / "snapshots").exists()
+
+
+def test_a_run_from_before_the_diagnostics_resumes_with_its_own_columns(tmp_path):
+    """A metrics.csv without DIAGNOSTIC_FIELDS (written by an earlier version) keeps its
+    columns when the run is resumed: nothing is refused, no row is lost."""
+    out = tmp_path / "run"
+    nh.train(small(total_steps=300), "CartPole-v1", out=out, progress=False, tensorboard=False)
+    path = out / "metrics.csv"
+    rows = list(csv.reader(path.read_text().splitlines()))
+    keep = [i for i, name in enumerate(rows[0]) if name not in DIAGNOSTIC_FIELDS]
+    old = "".join(",".join(row[i] for i in keep) + "\r\n" for row in rows)
+    path.write_text(old)
+    nh.train(small(total_steps=600), "CartPole-v1", out=out, progress=False, tensorboard=False,
+             resume=True)
+    lines, old_lines = path.read_text().splitlines(), old.splitlines()
+    assert lines[:len(old_lines)] == old_lines and len(lines) > len(old_lines)
+    assert nh.read_metrics(path)["step"][-1] == 600
