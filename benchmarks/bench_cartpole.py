@@ -210,18 +210,10 @@ def aggregate(results: dict) -> dict:
     )
 
 
-def wilson(successes: int, trials: int, z: float = 1.96) -> tuple:
-    """The 95 % Wilson score interval of a rate ``successes / trials``."""
-    if trials == 0:
-        return (0.0, 1.0)
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def _rate(successes: int, trials: int) -> str:
-    low, high = wilson(successes, trials)
+    from noisy_helpers.exploration import wilson_interval
+
+    low, high = wilson_interval(int(successes), int(trials)) if trials else (0.0, 1.0)
     return f"{successes}/{trials} seeds (95 % Wilson interval {low:.0%}-{high:.0%})"
 
 

@@ -18,8 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from math import comb
 from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from noisy_helpers import read_metrics  # noqa: E402
+from noisy_helpers.exploration import wilson_interval  # noqa: E402
 
 THRESHOLD = 475.0
 
@@ -45,13 +52,6 @@ def sign_test(wins: int, losses: int) -> float:
         return 1.0
     tail = sum(comb(n, k) for k in range(0, min(wins, losses) + 1)) / 2**n
     return min(1.0, 2 * tail)
-
-
-def wilson(successes: int, trials: int, z: float = 1.96) -> tuple:
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * (p * (1 - p) / trials + z * z / (4 * trials * trials)) ** 0.5 / (1 + z * z / trials)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def load(path: Path) -> dict:
@@ -85,16 +85,17 @@ def main(argv=None) -> None:
     for key, what in (("last", "last evaluation >= 475"),
                       ("best_fresh", "best agent on fresh episodes >= 475")):
         counts = [sum(run[s][key] >= THRESHOLD for s in seeds) for run in runs]
-        rates = ", ".join(f"{n} {c}/{len(seeds)} ({wilson(c, len(seeds))[0]:.0%}-"
-                          f"{wilson(c, len(seeds))[1]:.0%})" for n, c in zip(names, counts))
+        intervals = [wilson_interval(c, len(seeds)) for c in counts]
+        rates = ", ".join(f"{n} {c}/{len(seeds)} ({low:.0%}-{high:.0%})"
+                          for n, c, (low, high) in zip(names, counts, intervals))
         p = fisher_exact(counts[0], len(seeds) - counts[0], counts[1], len(seeds) - counts[1])
         print(f"{what}: {rates}; Fisher's exact p = {p:.3g}")
-    for key, what in (("last", "last evaluation"), ("stay_share", "share of later evaluations >= 475")):
+    for key, what in (("last", "last evaluation"),
+                      ("stay_share", "share of later evaluations >= 475")):
         values = [[run[s][key] or 0.0 for s in seeds] for run in runs]
         wins = sum(a > b for a, b in zip(*values))
         losses = sum(a < b for a, b in zip(*values))
-        median = [sorted(v)[len(v) // 2] if len(v) % 2 else
-                  (sorted(v)[len(v) // 2 - 1] + sorted(v)[len(v) // 2]) / 2 for v in values]
+        median = [float(np.median(v)) for v in values]
         print(f"{what}: median {names[0]} {median[0]:.3g}, {names[1]} {median[1]:.3g}; "
               f"{names[0]} ahead on {wins} seeds, behind on {losses}, "
               f"tied on {len(seeds) - wins - losses}; sign test p = {sign_test(wins, losses):.3g}")
@@ -105,13 +106,6 @@ def main(argv=None) -> None:
 def loss_ratios(folders, seeds, names, windows=((2_000, 10_000), (20_000, 30_000),
                                                 (40_000, 50_001))) -> None:
     """Median over seeds of (median loss of the second run) / (median loss of the first)."""
-    import sys
-
-    import numpy as np
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from noisy_helpers import read_metrics
-
     ratios = []
     for seed in seeds:
         medians = []

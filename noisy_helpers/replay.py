@@ -214,8 +214,8 @@ def importance_weights(probabilities, buffer_size: int, beta: float, normalise: 
     if not 0 < smallest <= probabilities.min():
         raise ValueError(f"smallest_probability must be in (0, min(probabilities) = "
                          f"{probabilities.min():.6g}], got {smallest_probability!r}")
-    weights = (probabilities / smallest) ** (-beta)  # (N P(i))^-β / (N P_min)^-β: N cancels
-    return weights.astype(np.float32)
+    # (N P(i))^-β / (N P_min)^-β = (P_min / P(i))^β: N cancels, as in the buffer's own sample.
+    return _importance_weights_of_priorities(probabilities, beta, smallest)
 
 
 def _importance_weights(probabilities: np.ndarray, buffer_size: int, beta: float) -> np.ndarray:
