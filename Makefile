@@ -74,7 +74,7 @@ bench-cartpole: $(STAMP)
 faults: $(STAMP)
 	$(BIN)/python benchmarks/bench_fault_injection.py --runs 40 --seed 0
 
-# The exploration study behind notebook 06 (about 75 minutes on 2 cores; finished runs are kept
+# The exploration study behind notebook 06 (about 100 minutes on 2 cores; finished runs are kept
 # in notebooks/runs/exploration/ and never recomputed).
 exploration: $(STAMP)
 	$(BIN)/python benchmarks/bench_exploration.py

@@ -26,23 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from noisy_helpers import read_metrics  # noqa: E402
-from noisy_helpers.exploration import wilson_interval  # noqa: E402
+from noisy_helpers.exploration import fisher_exact, wilson_interval  # noqa: E402
 
 THRESHOLD = 475.0
-
-
-def fisher_exact(a: int, b: int, c: int, d: int) -> float:
-    """Two-sided p-value of Fisher's exact test on the 2x2 table [[a, b], [c, d]]: the sum of
-    the probabilities of every table with the same margins that is no more likely."""
-    row1, col1, n = a + b, a + c, a + b + c + d
-
-    def chance(x: int) -> float:
-        return comb(col1, x) * comb(n - col1, row1 - x) / comb(n, row1)
-
-    observed = chance(a)
-    low, high = max(0, row1 + col1 - n), min(row1, col1)
-    return min(1.0, sum(p for x in range(low, high + 1)
-                        if (p := chance(x)) <= observed * (1 + 1e-9)))
 
 
 def sign_test(wins: int, losses: int) -> float:
@@ -88,7 +74,7 @@ def main(argv=None) -> None:
         intervals = [wilson_interval(c, len(seeds)) for c in counts]
         rates = ", ".join(f"{n} {c}/{len(seeds)} ({low:.0%}-{high:.0%})"
                           for n, c, (low, high) in zip(names, counts, intervals))
-        p = fisher_exact(counts[0], len(seeds) - counts[0], counts[1], len(seeds) - counts[1])
+        p = fisher_exact(counts[0], len(seeds), counts[1], len(seeds))
         print(f"{what}: {rates}; Fisher's exact p = {p:.3g}")
     for key, what in (("last", "last evaluation"),
                       ("stay_share", "share of later evaluations >= 475")):

@@ -30,7 +30,7 @@ __all__ = [
     "plot_signal_to_noise", "signal_to_noise", "untrained_greedy_finds_goal",
     "untrained_goal_probability", "plot_untrained_goal_probability", "export_runs",
     "goal_probability_held_for", "RANDOMIZED_ABLATIONS", "SCHEDULE_GROUPS", "wilson_interval",
-    "EXPORTED_FILES",
+    "fisher_exact", "EXPORTED_FILES",
 ]
 
 #: What :func:`export_runs` keeps of each run: all that the study's figures and the
@@ -310,6 +310,32 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple:
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == trials else min(1.0, centre + half)
     return low, high
+
+
+def fisher_exact(successes_a: int, trials_a: int, successes_b: int, trials_b: int) -> float:
+    """Two-sided p-value of Fisher's exact test that two rates, ``successes_a`` of ``trials_a``
+    and ``successes_b`` of ``trials_b``, are equal: given all the margins of the 2 × 2 table,
+    the chance (hypergeometric) of a table no more likely than the one observed (Fisher 1935;
+    the "sum of small p" rule, as R's ``fisher.test`` and SciPy's ``fisher_exact``)."""
+    values = (("successes_a", successes_a), ("trials_a", trials_a),
+              ("successes_b", successes_b), ("trials_b", trials_b))
+    for name, value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    for (name, successes), (_, trials) in (values[:2], values[2:]):
+        if trials < 1 or successes > trials:
+            raise ValueError(f"need 0 <= {name} <= {name.replace('successes', 'trials')} and "
+                             f"trials >= 1, got {successes!r} of {trials!r}")
+    successes, total = int(successes_a + successes_b), int(trials_a + trials_b)
+
+    def chance(x: int) -> float:  # P(x successes in group a | the margins)
+        return (math.comb(successes, x) * math.comb(total - successes, int(trials_a) - x)
+                / math.comb(total, int(trials_a)))
+
+    observed = chance(int(successes_a))
+    tables = range(max(0, successes - int(trials_b)), min(successes, int(trials_a)) + 1)
+    # 1e-7 relative: tables exactly as likely as the observed one count, whatever the rounding.
+    return min(1.0, sum(p for x in tables if (p := chance(x)) <= observed * (1 + 1e-7)))
 
 
 def plot_first_goal(rows, budget_episodes: int, ax_episodes=None, ax_found=None, groups=None,

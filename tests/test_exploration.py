@@ -285,3 +285,34 @@ def test_wilson_interval_holds_the_rate_stays_in_0_1_and_mirrors(case):
 def test_bad_input_wilson_interval_is_one_clear_error(successes, trials, z, match):
     with pytest.raises(ValueError, match=match):
         exploration.wilson_interval(successes, trials, z)
+
+
+# -------------------------------------------------------------------- Fisher's exact test
+@pytest.mark.parametrize("counts, p", [
+    ((3, 4, 1, 4), 34 / 70),        # the tea-tasting table: tables 0, 1, 3, 4 of 70 ways
+    ((0, 5, 5, 5), 2 / 252),        # all or nothing: the two extreme tables of C(10, 5) = 252
+    ((5, 10, 5, 10), 1.0),          # equal rates: every table is at most as likely
+    ((20, 20, 9, 20), 0.000145),    # README, IS weights: batch against buffer maximum (3 s.f.)
+])
+def test_fisher_exact_by_hand(counts, p):
+    assert exploration.fisher_exact(*counts) == pytest.approx(p, rel=3e-3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.data())
+def test_fisher_exact_is_a_probability_symmetric_in_groups_and_outcomes(n_a, n_b, data):
+    a, b = data.draw(st.integers(0, n_a)), data.draw(st.integers(0, n_b))
+    p = exploration.fisher_exact(a, n_a, b, n_b)
+    assert 0.0 < p <= 1.0
+    assert p == pytest.approx(exploration.fisher_exact(b, n_b, a, n_a))
+    assert p == pytest.approx(exploration.fisher_exact(n_a - a, n_a, n_b - b, n_b))
+
+
+@pytest.mark.parametrize("counts, match", [
+    ((-1, 5, 1, 5), "successes_a"), ((6, 5, 1, 5), "successes_a <= trials_a"),
+    ((1, 5, 1, 0), "successes_b <= trials_b"), ((True, 5, 1, 5), "successes_a"),
+    ((1, 5.0, 1, 5), "trials_a"), ((1, 5, "1", 5), "successes_b"),
+])
+def test_bad_input_fisher_exact_is_one_clear_error(counts, match):
+    with pytest.raises(ValueError, match=match):
+        exploration.fisher_exact(*counts)
