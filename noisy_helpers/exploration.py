@@ -183,7 +183,9 @@ def goal_probability_held_for(goes_right, k: int) -> float:
     cells that follows it, and draws are independent from block to block, so P is the
     product over blocks of the chance that one draw goes right in every cell of its block:
     ``k >= N`` is one draw held for the episode, ``k = 1`` a new draw every step.
-    (``Config.noise_resample = k`` is this schedule in training.)"""
+    (``Config.noise_resample = k`` in training redraws when the agent's step count is a
+    multiple of ``k``, a clock that runs on across episodes; this model starts every episode
+    with a fresh block, as training does on DeepSea when ``k`` divides ``N``.)"""
     goes_right = np.asarray(goes_right)
     if goes_right.ndim != 2 or goes_right.dtype != bool or goes_right.shape[0] == 0:
         raise ValueError(f"goes_right must be a bool array (draws, N) with draws >= 1, got "
