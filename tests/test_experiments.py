@@ -188,6 +188,17 @@ nh.run_trials(trials, sys.argv[1], workers=2, progress=False)
 """
 
 
+def _start_driver(script: str, study, **popen_kwargs):
+    """``script`` in a child Python with SIGINT at its default action, so that Python turns it
+    into KeyboardInterrupt even when these tests run from a shell's background job (which
+    starts every command with SIGINT ignored, and a child inherits that)."""
+    import signal
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-c", script, str(study)], **popen_kwargs,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 def _proc(pid, name: str) -> str:
     """``/proc/<pid>/<name>``, or "" once the process is gone."""
     import pathlib
@@ -243,11 +254,10 @@ def _kill_all(driver, pids) -> None:
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
     import signal
-    import subprocess
     import time
 
     workers = []
-    driver = subprocess.Popen([sys.executable, "-c", _DRIVER, str(tmp_path / "study")])
+    driver = _start_driver(_DRIVER, tmp_path / "study")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and driver.poll() is None:  # two workers training
@@ -569,8 +579,7 @@ def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name, mome
 
     _require_ray()
     seen = {}
-    driver = subprocess.Popen([sys.executable, "-c", _RAY_DRIVER, str(tmp_path / "study")],
-                              stderr=subprocess.DEVNULL)
+    driver = _start_driver(_RAY_DRIVER, tmp_path / "study", stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and driver.poll() is None:
