@@ -292,17 +292,24 @@ def signal_to_noise(metrics: dict) -> dict:
 
 
 # ------------------------------------------------------------------------- figures
+def _check_counts(successes, trials, names=("successes", "trials")) -> tuple:
+    """``successes`` of ``trials`` as ints, with 0 <= successes <= trials and trials >= 1
+    (``names``: the arguments' names in the one-line error)."""
+    for name, value in zip(names, (successes, trials)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    if trials < 1 or successes > trials:
+        raise ValueError(f"need 0 <= {names[0]} <= {names[1]} and {names[1]} >= 1, got "
+                         f"{names[0]}={successes!r}, {names[1]}={trials!r}")
+    return int(successes), int(trials)
+
+
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple:
     """The Wilson score interval (95 % for ``z`` = 1.96) of a rate of ``successes`` in
     ``trials``: ``(low, high)``.  Unlike the normal approximation p ± z√(p(1-p)/n), it stays in
     [0, 1] and is not empty at 0 or n successes, which matters for 5 or 20 seeds a point
     (Wilson 1927; Brown, Cai and DasGupta 2001 recommend it for small n)."""
-    for name, value in (("successes", successes), ("trials", trials)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-    if trials < 1 or successes > trials:
-        raise ValueError(f"need 0 <= successes <= trials and trials >= 1, got successes="
-                         f"{successes!r}, trials={trials!r}")
+    successes, trials = _check_counts(successes, trials)
     if isinstance(z, bool) or not isinstance(z, (int, float)) or not 0 < z < math.inf:
         raise ValueError(f"z must be a finite number > 0, got {z!r}")
     p = successes / trials
@@ -319,23 +326,16 @@ def fisher_exact(successes_a: int, trials_a: int, successes_b: int, trials_b: in
     and ``successes_b`` of ``trials_b``, are equal: given all the margins of the 2 × 2 table,
     the chance (hypergeometric) of a table no more likely than the one observed (Fisher 1935;
     the "sum of small p" rule, as R's ``fisher.test`` and SciPy's ``fisher_exact``)."""
-    values = (("successes_a", successes_a), ("trials_a", trials_a),
-              ("successes_b", successes_b), ("trials_b", trials_b))
-    for name, value in values:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-    for (name, successes), (_, trials) in (values[:2], values[2:]):
-        if trials < 1 or successes > trials:
-            raise ValueError(f"need 0 <= {name} <= {name.replace('successes', 'trials')} and "
-                             f"trials >= 1, got {successes!r} of {trials!r}")
-    successes, total = int(successes_a + successes_b), int(trials_a + trials_b)
+    successes_a, trials_a = _check_counts(successes_a, trials_a, ("successes_a", "trials_a"))
+    successes_b, trials_b = _check_counts(successes_b, trials_b, ("successes_b", "trials_b"))
+    successes, total = successes_a + successes_b, trials_a + trials_b
 
     def chance(x: int) -> float:  # P(x successes in group a | the margins)
-        return (math.comb(successes, x) * math.comb(total - successes, int(trials_a) - x)
-                / math.comb(total, int(trials_a)))
+        return (math.comb(successes, x) * math.comb(total - successes, trials_a - x)
+                / math.comb(total, trials_a))
 
-    observed = chance(int(successes_a))
-    tables = range(max(0, successes - int(trials_b)), min(successes, int(trials_a)) + 1)
+    observed = chance(successes_a)
+    tables = range(max(0, successes - trials_b), min(successes, trials_a) + 1)
     # 1e-7 relative: tables exactly as likely as the observed one count, whatever the rounding.
     return min(1.0, sum(p for x in tables if (p := chance(x)) <= observed * (1 + 1e-7)))
 
