@@ -59,6 +59,8 @@ TUNING_SEEDS = list(range(100, 104)) + list(range(1000, 1010))
 HELD_OUT_SEEDS = list(range(2000, 2020))
 #: A second held-out set, first run after the defaults were fixed (ours only; see README).
 SECOND_HELD_OUT_SEEDS = list(range(3000, 3020))
+#: A third, first run after the best agent's check (Config.best_check_episodes) was added.
+THIRD_HELD_OUT_SEEDS = list(range(4000, 4020))
 TOTAL_STEPS = 50_000
 EVAL_PERIOD = 2_500
 EVAL_EPISODES = 10
@@ -224,11 +226,12 @@ def _first(value) -> str:
 def report(name: str, results: dict) -> str:
     lines = [f"\n{name}: {len(results)} seeds x {TOTAL_STEPS:,} steps",
              f"{'seed':>5} {'first>=475':>10} {'stay>=475':>9} {'last':>6} {'best':>6} "
-             f"{'best agent, fresh':>17}  evaluations"]
+             f"{'best agent: step':>16} {'fresh':>6}  evaluations"]
     for seed in sorted(results):
         r = results[seed]
         lines.append(f"{seed:>5} {_first(r['first_step']):>10} {r['stay_share'] or 0:>9.0%} "
-                     f"{r['last']:>6.1f} {r['best']:>6.1f} {r['best_fresh']:>17.1f}  "
+                     f"{r['last']:>6.1f} {r['best']:>6.1f} {r['best_agent_step']:>16,} "
+                     f"{r['best_fresh']:>6.1f}  "
                      + " ".join(f"{x:.0f}" for x in r["returns"]))
     a = aggregate(results)
     lines += [
@@ -269,7 +272,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="held-out",
                         help="'held-out' (2000-2019, the default), 'held-out-2' (3000-3019), "
-                             "'tuning' (100-103 and 1000-1009), or FIRST:COUNT")
+                             "'held-out-3' (4000-4019), 'tuning' (100-103 and 1000-1009), "
+                             "or FIRST:COUNT")
     parser.add_argument("--agents", default="ours,sb3", help="ours, sb3 or both (comma-separated)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_cartpole")
@@ -282,6 +286,8 @@ def main(argv=None) -> None:
         seeds = HELD_OUT_SEEDS
     elif args.seeds == "held-out-2":
         seeds = SECOND_HELD_OUT_SEEDS
+    elif args.seeds == "held-out-3":
+        seeds = THIRD_HELD_OUT_SEEDS
     elif args.seeds == "tuning":
         seeds = TUNING_SEEDS
     else:

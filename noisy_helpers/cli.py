@@ -423,8 +423,10 @@ def _evaluate(args, parser) -> int:
 def _describe_agent(selection: dict, run: Path) -> str:
     """One line: which agent of ``run`` is used (``selection.json``), for evaluate and export."""
     if selection["which"] == "best":
-        return (f"agent: the best of {run} (its evaluation {selection['eval_return']:.1f} at "
-                f"step {selection['step']:,})")
+        check = ("" if "check_return" not in selection
+                 else f", its check {selection['check_return']:.1f}")
+        return (f"agent: the best of {run} (its evaluation {selection['eval_return']:.1f}"
+                f"{check} at step {selection['step']:,})")
     return f"agent: the last of {run} (step {selection['step']:,})"
 
 
@@ -439,8 +441,8 @@ def _export(args, parser) -> int:
 
 
 def _summary(args, parser) -> int:
-    from .run_folder import (EXPORTED_FILES, find_checkpoint, read_metrics, read_state,
-                             require_run_folder)
+    from .run_folder import (EXPORTED_FILES, find_agent, find_checkpoint, read_metrics,
+                             read_state, require_run_folder)
     from .summary import format_summary, solved_threshold, summarise_evaluations
 
     run = require_run_folder(args.run, "--run")
@@ -449,6 +451,10 @@ def _summary(args, parser) -> int:
         env_id = read_state(find_checkpoint(run, EXPORTED_FILES))["env_id"]
         threshold = solved_threshold(env_id)
     print(format_summary(summarise_evaluations(read_metrics(run / "metrics.csv"), threshold)))
+    try:  # the agent that evaluate and --video play, picked with its check
+        print(_describe_agent(find_agent(run, "best")[1], run))
+    except FileNotFoundError:
+        pass  # no evaluation yet, or a run from before best/
     return 0
 
 

@@ -387,15 +387,48 @@ def check_which(which, name: str = "which") -> str:
     return which
 
 
-def selection_for(which: str, step: int, eval_return) -> dict:
-    """The content of ``selection.json``: which agent, its step, its evaluation mean."""
-    return dict(which=check_which(which), step=int(step),
-                eval_return=None if eval_return is None else float(eval_return))
+def selection_for(which: str, step: int, eval_return, check_return=None,
+                  selection_return=None) -> dict:
+    """The content of ``selection.json``: which agent, its step, its evaluation mean; for a
+    best agent that played a check (``Config.best_check_episodes``) also the check's mean and
+    ``selection_return``, the mean over the evaluation's and the check's episodes together,
+    which ranks best agents."""
+    selection = dict(which=check_which(which), step=int(step),
+                     eval_return=None if eval_return is None else float(eval_return))
+    if (check_return is None) != (selection_return is None):
+        raise ValueError(f"check_return and selection_return go together, got {check_return!r} "
+                         f"and {selection_return!r}")
+    if check_return is not None:
+        selection.update(check_return=float(check_return),
+                         selection_return=float(selection_return))
+    return selection
+
+
+def selection_return(selection: dict) -> float:
+    """The number that ranks best agents: the mean over the evaluation's and the check's
+    episodes together, or the evaluation's mean for an agent picked without a check."""
+    if "selection_return" in selection:
+        return selection["selection_return"]
+    return selection["eval_return"]
+
+
+def at_least_best(best: dict | None, score: float) -> bool:
+    """Whether ``score`` is at least the best agent's :func:`selection_return` (always, when
+    there is no best agent yet): ties go to the later, longer-trained agent."""
+    return best is None or score >= selection_return(best)
+
+
+def _finite_or_none(values: dict, key: str, where: str) -> None:
+    value = values[key]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not math.isfinite(value)):
+        raise ValueError(f"{where}: {key!r} must be a finite number or null, got {value!r}")
 
 
 def read_selection(directory) -> dict:
     """Which agent the checkpoint in ``directory`` holds: ``selection.json`` validated
-    (``which`` "best" or "last", ``step``, ``eval_return`` a finite number or None).  A
+    (``which`` "best" or "last", ``step``, ``eval_return`` a finite number or None, and for a
+    checked best agent ``check_return`` and ``selection_return``, finite numbers).  A
     checkpoint without one is the last agent of its run (every checkpoint and export written
     before ``best/`` existed): ``which="last"`` with its state's step."""
     directory = Path(directory)
@@ -404,15 +437,21 @@ def read_selection(directory) -> dict:
         return dict(which="last", step=read_state(directory)["step"], eval_return=None)
     values = _read_json(path, "selection")
     where = repr(str(path))
-    _check_keys(values, ("which", "step", "eval_return"), (), where)
+    _check_keys(values, ("which", "step", "eval_return"), ("check_return", "selection_return"),
+                where)
     if values["which"] not in _WHICH:
         raise ValueError(f"{where}: 'which' must be 'best' or 'last', got {values['which']!r}")
     _count(values, "step", where)
-    value = values["eval_return"]
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                              or not math.isfinite(value)):
-        raise ValueError(f"{where}: 'eval_return' must be a finite number or null, got "
-                         f"{value!r}")
+    _finite_or_none(values, "eval_return", where)
+    if ("check_return" in values) != ("selection_return" in values):
+        raise ValueError(f"{where}: 'check_return' and 'selection_return' go together")
+    if "check_return" in values and values["eval_return"] is None:
+        raise ValueError(f"{where}: a checked agent needs its 'eval_return', got None")
+    for key in ("check_return", "selection_return"):
+        if key in values:
+            _finite_or_none(values, key, where)
+            if values[key] is None:
+                raise ValueError(f"{where}: {key!r} must be a finite number, got None")
     return values
 
 

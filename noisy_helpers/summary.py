@@ -7,8 +7,10 @@ Every number comes from the evaluation rows of ``metrics.csv`` (noise removed, Î
 
 * ``first_step``: the first step whose evaluation mean reached ``threshold`` (None: never),
 * ``stay_share``: of the evaluations from that one on, the share that stayed >= threshold,
-* ``best`` / ``best_step``: the highest evaluation mean and its step (ties: the later,
-  as the run's ``best/`` agent is chosen),
+* ``best`` / ``best_step``: the highest evaluation mean and its step (ties: the later).
+  The run's ``best/`` agent may be another one: before it is kept it also plays a check of
+  ``Config.best_check_episodes`` more episodes, and it is the agent with the highest mean
+  over both,
 * ``last`` / ``last_step``: the last evaluation.
 """
 

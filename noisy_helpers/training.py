@@ -23,8 +23,10 @@ Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
    (the noisy evaluation does redraw the target network's noise),
 6. every ``checkpoint_period`` steps, at the end and on Ctrl-C or SIGTERM (``kill PID``):
    a checkpoint that :func:`train` with ``resume=True`` continues from,
-7. after an evaluation at least as good as every earlier one: the agent in ``best/``
-   (with ``selection.json``: its step and evaluation), so that a run whose policy later
+7. after an evaluation at least as good as the best agent so far: a check on
+   ``best_check_episodes`` more greedy episodes; if the mean over the evaluation's and the
+   check's episodes is at least the best's, the agent in ``best/`` (with
+   ``selection.json``: its step, evaluation and check), so that a run whose policy later
    degrades still ends with its best agent.
 
 On Atari (``ALE/...`` ids, :func:`~noisy_helpers.make_atari_env`) the same loop
@@ -54,7 +56,7 @@ import numpy as np
 
 from . import run_folder
 from .atari import VectorAtari, is_atari, make_atari_env
-from .config import Config
+from .config import EVALUATION_SEED_BLOCK, Config
 from .frame_replay import FrameReplayBuffer, PrioritizedFrameReplayBuffer
 from .interrupts import StopRequests
 from .replay import PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
@@ -144,8 +146,9 @@ class Run:
 
 # ----------------------------------------------------------------------------- evaluation
 def _eval_seed(config: Config, evaluation: int, episode: int) -> int:
-    # Each evaluation plays other start states, the same for every run of this seed.
-    return 1_000_003 * (config.seed + 1) + 1_009 * evaluation + episode
+    # Each evaluation plays other start states, the same for every run of this seed: episodes
+    # 0..eval_episodes-1, then its best-agent check's (Config keeps both inside one block).
+    return 1_000_003 * (config.seed + 1) + EVALUATION_SEED_BLOCK * evaluation + episode
 
 
 def resample_every(config: Config) -> float:
@@ -155,6 +158,15 @@ def resample_every(config: Config) -> float:
     if config.noise_resample == "step":
         return config.train_frequency
     return math.inf if config.noise_resample == "episode" else config.noise_resample
+
+
+def _best_selection(step: int, greedy: np.ndarray, check: np.ndarray | None) -> dict:
+    """The selection of an agent that may become the best: its evaluation's greedy returns
+    and, when it played one, its check's; ranked by the mean over both together."""
+    if check is None:
+        return run_folder.selection_for("best", step, greedy.mean())
+    return run_folder.selection_for("best", step, greedy.mean(), check_return=check.mean(),
+                                    selection_return=np.concatenate([greedy, check]).mean())
 
 
 def evaluate(agent, envs, seeds, noise: bool = False, resample_every: int = 1) -> np.ndarray:
@@ -589,17 +601,37 @@ class _Loop:
         greedy = evaluate(self.agent, self.eval_envs, seeds, noise=False)
         noisy = evaluate(self.agent, self.eval_envs, seeds, noise=True,
                          resample_every=resample_every(config))
+        # An agent whose evaluation alone reaches the best's score plays the check.
+        candidate = run_folder.at_least_best(self.best, greedy.mean())
+        check = self.best_check(self.evaluation + 1) if candidate else None
         self.stops.defer()
         self.write_row(eval_return=float(greedy.mean()), eval_return_std=float(greedy.std()),
                        eval_return_noisy=float(noisy.mean()),
                        noise_flip_share=_noise_flip_share(self.agent, self.buffer))
         self.evaluation += 1
-        if self.best is None or greedy.mean() >= self.best["eval_return"]:
-            # The best agent so far is kept in best/ (ties: the later, longer-trained one).
-            self.best = run_folder.selection_for("best", self.step, greedy.mean())
-            _save_checkpoint(self.out / run_folder.BEST, self.agent, self.state(),
-                             selection=self.best)
+        if candidate:
+            selection = _best_selection(self.step, greedy, check)
+            if run_folder.at_least_best(self.best, run_folder.selection_return(selection)):
+                # The best agent so far is kept in best/ (ties: the later, longer-trained one).
+                self.best = selection
+                _save_checkpoint(self.out / run_folder.BEST, self.agent, self.state(),
+                                 selection=self.best)
         self.bar.set_postfix(eval=f"{greedy.mean():.1f}", refresh=False)
+
+    def best_check(self, evaluation: int) -> np.ndarray | None:
+        """The greedy returns of ``best_check_episodes`` more episodes of this evaluation
+        (start states of their own, played in batches of the evaluation's environments), or
+        None when the config asks for no check."""
+        count = self.config.best_check_episodes
+        if count == 0:
+            return None
+        returns, width = [], len(self.eval_envs)
+        for start in range(0, count, width):
+            episodes = range(self.config.eval_episodes + start,
+                             self.config.eval_episodes + min(count, start + width))
+            seeds = [_eval_seed(self.config, evaluation, episode) for episode in episodes]
+            returns.append(evaluate(self.agent, self.eval_envs[:len(seeds)], seeds))
+        return np.concatenate(returns)
 
     def save_checkpoint(self) -> None:
         self.metrics.sync()  # a checkpoint's rows are on disk before it

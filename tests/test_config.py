@@ -115,6 +115,8 @@ MORE_BAD_FIELDS = [
     ("learning_rate_decay_steps", 0), ("learning_rate_decay_steps", -5),
     ("learning_rate_decay_steps", 2.5), ("learning_rate_decay_steps", True),
     ("learning_rate_decay_steps", "10000"), ("learning_rate_decay_steps", NAN),
+    ("best_check_episodes", -1), ("best_check_episodes", True), ("best_check_episodes", 2.5),
+    ("best_check_episodes", None), ("best_check_episodes", 1_000), ("eval_episodes", 1_010),
 ]
 
 
@@ -202,6 +204,14 @@ def test_from_dict_accepts_the_json_round_trip_of_every_variant():
                                                                     learning_rate_end=None),
                    Config(noise_resample=16), Config(noise_resample="episode")):
         assert Config.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_a_config_saved_before_best_check_episodes_existed_reads_as_no_check():
+    """Runs saved before the check picked their best agent on the evaluation alone."""
+    values = Config().to_dict()
+    del values["best_check_episodes"]
+    assert Config.from_dict(values) == Config(best_check_episodes=0)
+    assert Config.from_dict(Config().to_dict()).best_check_episodes == 30
 
 
 def test_a_config_saved_before_importance_normalise_existed_reads_as_the_batch_max():

@@ -424,9 +424,59 @@ def test_training_keeps_the_best_evaluation_in_best_with_its_step_and_score(trai
     best = int(np.flatnonzero(returns == returns.max())[-1])
     checkpoint, selection = run_folder.find_agent(trained, "best")
     assert checkpoint == trained / "best"
+    config = nh.Config.small()  # 2 evaluation episodes, then a check of 2 more
+    check = selection["check_return"]
     assert selection == dict(which="best", step=int(steps[best]),
-                             eval_return=pytest.approx(float(returns[best])))
+                             eval_return=pytest.approx(float(returns[best])), check_return=check,
+                             selection_return=pytest.approx(
+                                 (config.eval_episodes * float(returns[best])
+                                  + config.best_check_episodes * check)
+                                 / (config.eval_episodes + config.best_check_episodes)))
     verify_checkpoint(checkpoint, run_folder.EXPORTED_FILES + (run_folder.SELECTION,))
+
+
+def test_without_a_check_the_best_agent_is_the_latest_highest_evaluation(tmp_path):
+    """best_check_episodes=0, as runs saved before the check: picked on the evaluation alone."""
+    out = tmp_path / "run"
+    config = nh.Config.small(total_steps=900, eval_period=150, checkpoint_period=900,
+                             best_check_episodes=0)
+    nh.train(config, "CartPole-v1", out=out, progress=False, tensorboard=False)
+    metrics = read_metrics(out / "metrics.csv")
+    evals = ~np.isnan(metrics["eval_return"])
+    steps, returns = metrics["step"][evals], metrics["eval_return"][evals]
+    best = int(np.flatnonzero(returns == returns.max())[-1])
+    assert run_folder.find_agent(out)[1] == dict(which="best", step=int(steps[best]),
+                                                 eval_return=pytest.approx(returns[best]))
+
+
+def test_the_best_agent_is_the_checked_one_with_the_highest_mean_over_both(tmp_path):
+    """Re-play the run's rule from its metrics and each candidate's check: every evaluation
+    that reached the best's score so far was checked, and best/ holds the latest agent whose
+    mean over its evaluation and check was the highest."""
+    out = tmp_path / "run"
+    config = nh.Config.small(total_steps=900, eval_period=150, checkpoint_period=150,
+                             best_check_episodes=3)
+    steps = list(range(150, 901, 150))
+    nh.train(config, "CartPole-v1", out=out, progress=False, tensorboard=False,
+             snapshot_steps=tuple(steps))
+    metrics = read_metrics(out / "metrics.csv")
+    returns = metrics["eval_return"][~np.isnan(metrics["eval_return"])]
+    envs = [nh.make_env("CartPole-v1") for _ in range(config.best_check_episodes)]
+    best = None
+    for evaluation, (step, eval_return) in enumerate(zip(steps, returns), start=1):
+        if not run_folder.at_least_best(best, eval_return):
+            continue
+        agent, _ = nh.load_snapshot(out, step)
+        seeds = [nh.training._eval_seed(config, evaluation, config.eval_episodes + i)
+                 for i in range(config.best_check_episodes)]
+        check = nh.evaluate(agent, envs, seeds)
+        total = (eval_return * config.eval_episodes + check.sum()) / (
+            config.eval_episodes + config.best_check_episodes)
+        if run_folder.at_least_best(best, total):
+            best = dict(step=step, selection_return=total)
+    selection = run_folder.find_agent(out)[1]
+    assert (selection["step"], selection["selection_return"]) == (
+        best["step"], pytest.approx(best["selection_return"]))
 
 
 def test_which_last_is_the_latest_checkpoint(trained):
@@ -447,6 +497,10 @@ def test_the_best_agent_is_the_one_that_scored(tmp_path):
     seeds = [nh.training._eval_seed(config, evaluation, i) for i in range(config.eval_episodes)]
     envs = [nh.make_env("CartPole-v1") for _ in seeds]
     assert nh.evaluate(agent, envs, seeds).mean() == pytest.approx(selection["eval_return"])
+    check_seeds = [nh.training._eval_seed(config, evaluation, config.eval_episodes + i)
+                   for i in range(config.best_check_episodes)]
+    assert nh.evaluate(agent, envs, check_seeds).mean() == pytest.approx(
+        selection["check_return"])
 
 
 def test_export_says_which_agent_it_holds(trained, tmp_path):
@@ -479,6 +533,12 @@ BAD_SELECTIONS = [
     (lambda s: s.update(eval_return=float("nan")), "'eval_return'"),
     (lambda s: s.update(extra=1), "unknown keys"),
     (lambda s: s.pop("step"), "missing"),
+    (lambda s: s.pop("selection_return"), "go together"),
+    (lambda s: s.pop("check_return"), "go together"),
+    (lambda s: s.update(check_return=float("inf")), "'check_return'"),
+    (lambda s: s.update(selection_return=None), "'selection_return'"),
+    (lambda s: s.update(selection_return=True), "'selection_return'"),
+    (lambda s: s.update(eval_return=None), "needs its 'eval_return'"),
 ]
 
 
@@ -513,10 +573,39 @@ def test_bad_input_damaged_best_is_refused_on_resume_and_nothing_changes(run_cop
 
 def test_resume_keeps_the_best_so_far_unless_a_later_evaluation_ties_or_beats_it(run_copy):
     selection = json.loads((run_copy / "best" / run_folder.SELECTION).read_text())
-    selection["eval_return"] = 1e9  # unbeatable: resumed training must not replace it
+    selection["selection_return"] = 1e9  # unbeatable: resumed training must not replace it
     rewrite_with_manifest(run_copy / "best", run_folder.SELECTION, json.dumps(selection))
     resume_to_600_steps(run_copy)
-    assert run_folder.find_agent(run_copy)[1]["eval_return"] == 1e9
+    assert run_folder.find_agent(run_copy)[1]["selection_return"] == 1e9
+
+
+@pytest.mark.parametrize("best, score, expected", [
+    (None, -1e9, True),  # no best yet: any agent
+    (dict(eval_return=500.0), 500.0, True),  # a tie: the later agent
+    (dict(eval_return=500.0), 499.9, False),
+    (dict(eval_return=500.0, check_return=500.0, selection_return=500.0), 500.0, True),
+    # the best's score is its mean over evaluation and check, not its evaluation alone
+    (dict(eval_return=500.0, check_return=462.0, selection_return=471.5), 480.0, True),
+])
+def test_at_least_best_by_hand(best, score, expected):
+    assert run_folder.at_least_best(best, score) is expected
+
+
+def test_an_agent_that_fails_its_check_does_not_replace_a_best_that_passed():
+    """Held-out seed 2014's last agent: 500 on its 10 evaluation episodes, 4 falls (170) in a
+    check of 30 (mean 456.0): (10 * 500 + 26 * 500 + 4 * 170) / 40 = 467.0 < 500."""
+    best = nh.training._best_selection(47_500, np.full(10, 500.0), np.full(30, 500.0))
+    last = nh.training._best_selection(50_000, np.full(10, 500.0),
+                                       np.array([500.0] * 26 + [170.0] * 4))
+    assert last == dict(which="best", step=50_000, eval_return=500.0,
+                        check_return=pytest.approx(456.0), selection_return=pytest.approx(467.0))
+    assert run_folder.at_least_best(best, last["eval_return"])  # so it plays the check
+    assert not run_folder.at_least_best(best, run_folder.selection_return(last))
+
+
+def test_bad_input_selection_for_needs_check_and_selection_return_together():
+    with pytest.raises(ValueError, match="go together"):
+        run_folder.selection_for("best", 10, 1.0, check_return=1.0)
 
 
 def rewrite_with_manifest(folder, name, text):

@@ -619,3 +619,28 @@ def test_a_run_from_before_the_diagnostics_resumes_with_its_own_columns(tmp_path
     lines, old_lines = path.read_text().splitlines(), old.splitlines()
     assert lines[:len(old_lines)] == old_lines and len(lines) > len(old_lines)
     assert nh.read_metrics(path)["step"][-1] == 600
+
+
+# -------------------------------------------------------- the best agent's check episodes
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(seed=st.integers(0, 2**32 - 1), evaluation=st.integers(1, 10_000),
+       eval_episodes=st.integers(1, 50), check=st.integers(1, 200))
+def test_check_episodes_play_start_states_no_evaluation_plays(seed, evaluation, eval_episodes,
+                                                              check):
+    """A check's seeds follow its evaluation's, and no seed of one evaluation (episodes or
+    check) is a seed of the next one or a fresh episode's (12345.., bench_cartpole's check)."""
+    config = Config(seed=seed, eval_episodes=eval_episodes, best_check_episodes=check)
+    episodes = eval_episodes + check
+    this = {nh.training._eval_seed(config, evaluation, i) for i in range(episodes)}
+    following = {nh.training._eval_seed(config, evaluation + 1, i) for i in range(episodes)}
+    assert len(this) == episodes and not this & following
+    assert min(this) > 12_345 + 1_000
+
+
+def test_bad_input_a_check_that_would_reach_the_next_evaluations_seeds_is_refused():
+    Config(eval_episodes=10, best_check_episodes=999)  # the largest that fits the block
+    with pytest.raises(ValueError, match=r"^Config\.best_check_episodes must be an int in "):
+        Config(eval_episodes=10, best_check_episodes=1_000)
