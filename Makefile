@@ -36,7 +36,7 @@ demo: $(STAMP)
 	$(BIN)/python -m noisy_helpers summary --run $(DEMO_DIR)
 	@echo
 	@echo "Demo done. In $(DEMO_DIR)/:"
-	@echo "  best/                the agent of the best evaluation, the one the video plays"
+	@echo "  best/                the best agent (best evaluation, checked), the one the video plays"
 	@echo "  checkpoint/          the last agent, with its replay (--which last; train --resume)"
 	@echo "  metrics.csv          per-episode and per-evaluation metrics"
 	@echo "  learning_curve.png   returns over training"

@@ -10,8 +10,9 @@ What a run folder holds::
     metrics.csv       one row per finished episode and per evaluation
     tensorboard/      the same scalars for TensorBoard
     checkpoint/       the latest checkpoint; MANIFEST.json in it is written last
-    best/             the agent of the best evaluation so far, with selection.json (its
-                      step and evaluation); ties go to the later evaluation
+    best/             the best agent so far: a best evaluation, confirmed on
+                      Config.best_check_episodes more episodes, with selection.json (its step,
+                      evaluation and check); ties go to the later agent
     snapshots/        step_<N>/: the agent as it was after N steps, for the steps a run asks
                       for (``train(..., snapshot_steps=...)``), each a verified checkpoint
 

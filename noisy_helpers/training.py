@@ -274,7 +274,7 @@ def load_run_state(run_directory) -> dict:
 
 def load_agent(run_directory, which=None):
     """The trained agent of a run (or an exported agent), ready to act: ``which="best"`` (the
-    default in a run folder) is the agent of its best evaluation (``best/``), ``"last"`` its
+    default in a run folder) is its best agent (``best/``), ``"last"`` its
     latest checkpoint.  Verified before loading.  Returns ``(agent, selection, state)``:
     ``selection`` says which agent it is (``which``, ``step``, ``eval_return``), ``state`` is
     the checkpoint's validated ``state.json`` (config, env id, env arguments, counters)."""

@@ -215,7 +215,8 @@ def test_04_4_by_hand():
 
 # ----------------------------------------------------------------------------- 04.5
 TRUTH_05 = {"total_steps", "hidden_sizes", "batch_size", "buffer_size", "learning_starts",
-            "eval_period", "eval_episodes", "checkpoint_period", "epsilon_decay_steps"}
+            "eval_period", "eval_episodes", "best_check_episodes", "checkpoint_period",
+            "epsilon_decay_steps"}
 
 
 @pytest.mark.parametrize("answer, fragment", [
