@@ -8,6 +8,8 @@ import gymnasium as gym
 import keras
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import noisy_helpers as nh
 from noisy_helpers import Config
@@ -622,10 +624,6 @@ def test_a_run_from_before_the_diagnostics_resumes_with_its_own_columns(tmp_path
 
 
 # -------------------------------------------------------- the best agent's check episodes
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-
 @given(seed=st.integers(0, 2**32 - 1), evaluation=st.integers(1, 10_000),
        eval_episodes=st.integers(1, 50), check=st.integers(1, 200))
 def test_check_episodes_play_start_states_no_evaluation_plays(seed, evaluation, eval_episodes,
