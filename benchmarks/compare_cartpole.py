@@ -1,7 +1,11 @@
 """Compare two runs of ``bench_cartpole.py`` on the same seeds (ours in both), seed by seed.
 
-    python benchmarks/compare_cartpole.py benchmarks/results/cartpole/summary_held-out.json \\
+    python benchmarks/compare_cartpole.py \\
+        benchmarks/results/cartpole/summary_held-out_no-check.json \\
         benchmarks/results/cartpole/summary_held-out_buffer_max.json --names batch buffer
+
+(``summary_held-out_no-check.json``: the defaults' run from before the best agent's check, so
+that both pick their best agent on the evaluation alone.)
 
 Prints, for each setting, the per-seed numbers and, for each count (seeds whose last
 evaluation reached 475, seeds whose best agent reached 475 on fresh episodes), the rate with its
