@@ -52,11 +52,15 @@ def main(argv=None) -> None:
     config = nh.Config(seed=args.seed)
     steps = list(range(config.eval_period, config.total_steps + 1, config.eval_period))
     try:
-        for step in steps:
-            nh.load_snapshot(args.out, step)
+        configs = {nh.load_snapshot(args.out, step)[1]["config"] for step in steps}
     except (FileNotFoundError, ValueError):
+        configs = None  # no such run yet (train refuses to overwrite what is not a run)
+    if configs is None:
         nh.train(config, "CartPole-v1", out=args.out, overwrite=True, progress=False,
                  tensorboard=False, snapshot_steps=tuple(steps))
+    elif configs != {config}:
+        parser.error(f"--out {str(args.out)!r} holds a run of another config (seed or "
+                     f"settings); give another --out")
     width = max(args.fresh, config.best_check_episodes, config.eval_episodes)
     envs = [nh.make_env("CartPole-v1") for _ in range(width)]
     selection = nh.load_agent(args.out)[1]
