@@ -47,7 +47,7 @@ def main(argv=None) -> None:
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import noisy_helpers as nh
-    from noisy_helpers.training import _eval_seed
+    from noisy_helpers.training import _check_seeds, _eval_seed
 
     config = nh.Config(seed=args.seed)
     steps = list(range(config.eval_period, config.total_steps + 1, config.eval_period))
@@ -70,15 +70,12 @@ def main(argv=None) -> None:
     for evaluation, step in enumerate(steps, start=1):
         agent, _ = nh.load_snapshot(args.out, step)
 
-        def play(episodes):
-            seeds = [_eval_seed(config, evaluation, episode) for episode in episodes]
+        def play(seeds):
             return nh.evaluate(agent, envs[:len(seeds)], seeds)
 
-        evaluated = play(range(config.eval_episodes))
-        check = play(range(config.eval_episodes,
-                           config.eval_episodes + config.best_check_episodes))
-        fresh = nh.evaluate(agent, envs[:args.fresh],
-                            [FRESH_SEED + i for i in range(args.fresh)])
+        evaluated = play([_eval_seed(config, evaluation, i) for i in range(config.eval_episodes)])
+        check = play(_check_seeds(config, evaluation))
+        fresh = play([FRESH_SEED + i for i in range(args.fresh)])
         print(f"{step:>6,} {evaluated.mean():>10.1f} {check.mean():>6.1f} "
               f"{int((check < THRESHOLD).sum()):>9} {fresh[:10].mean():>8.1f} "
               f"{fresh.mean():>6.1f} {int((fresh < THRESHOLD).sum()):>9}")

@@ -13,7 +13,8 @@ Examples::
     python -m noisy_helpers sweep --field noisy --values true false --seeds 0-19 --out runs/noisy --backend ray
 
 ``evaluate`` and ``export`` use the run's best agent (``best/``: a best evaluation, confirmed
-on ``best_check_episodes`` more episodes) unless ``--which last`` asks for the latest checkpoint; both say which they use.
+on ``best_check_episodes`` more episodes) unless ``--which last`` asks for the latest
+checkpoint; both say which they use.
 
 Every field of :class:`~noisy_helpers.Config` is a flag of ``train`` (``--learning-rate``,
 ``--no-noisy``, ...), documented in ``--help`` by the field's own docstring.  A bad flag,
@@ -168,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run", required=True, type=Path, help="run directory (from train)")
     evaluate.add_argument("--which", choices=("best", "last"), default=None,
                           help="best: the run's best agent (best/: a best evaluation, "
-                               "confirmed on more episodes; the default); last: its latest checkpoint. An exported agent holds "
-                               "one of them and says which")
+                               "confirmed on more episodes; the default); last: its latest "
+                               "checkpoint. An exported agent holds one of them and says which")
     evaluate.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
     evaluate.add_argument("--seed", type=int, default=12345,
                           help="seed of the first episode; episode i uses seed + i (default 12345)")

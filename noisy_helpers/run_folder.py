@@ -419,11 +419,14 @@ def at_least_best(best: dict | None, score: float) -> bool:
     return best is None or score >= selection_return(best)
 
 
-def _finite_or_none(values: dict, key: str, where: str) -> None:
+def _finite(values: dict, key: str, where: str, null: bool = False) -> None:
+    """``values[key]`` must be a finite number (or None, with ``null``)."""
     value = values[key]
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                              or not math.isfinite(value)):
-        raise ValueError(f"{where}: {key!r} must be a finite number or null, got {value!r}")
+    if null and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{where}: {key!r} must be a finite number{' or null' if null else ''}, "
+                         f"got {value!r}")
 
 
 def read_selection(directory) -> dict:
@@ -443,16 +446,14 @@ def read_selection(directory) -> dict:
     if values["which"] not in _WHICH:
         raise ValueError(f"{where}: 'which' must be 'best' or 'last', got {values['which']!r}")
     _count(values, "step", where)
-    _finite_or_none(values, "eval_return", where)
+    _finite(values, "eval_return", where, null=True)
     if ("check_return" in values) != ("selection_return" in values):
         raise ValueError(f"{where}: 'check_return' and 'selection_return' go together")
     if "check_return" in values and values["eval_return"] is None:
         raise ValueError(f"{where}: a checked agent needs its 'eval_return', got None")
     for key in ("check_return", "selection_return"):
         if key in values:
-            _finite_or_none(values, key, where)
-            if values[key] is None:
-                raise ValueError(f"{where}: {key!r} must be a finite number, got None")
+            _finite(values, key, where)
     return values
 
 

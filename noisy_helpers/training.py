@@ -160,6 +160,13 @@ def resample_every(config: Config) -> float:
     return math.inf if config.noise_resample == "episode" else config.noise_resample
 
 
+def _check_seeds(config: Config, evaluation: int) -> list:
+    """The start-state seeds of an evaluation's best-agent check: the ``best_check_episodes``
+    episodes that follow the evaluation's own in its block."""
+    return [_eval_seed(config, evaluation, config.eval_episodes + i)
+            for i in range(config.best_check_episodes)]
+
+
 def _best_selection(step: int, greedy: np.ndarray, check: np.ndarray | None) -> dict:
     """The selection of an agent that may become the best: its evaluation's greedy returns
     and, when it played one, its check's; ranked by the mean over both together."""
@@ -622,16 +629,12 @@ class _Loop:
         """The greedy returns of ``best_check_episodes`` more episodes of this evaluation
         (start states of their own, played in batches of the evaluation's environments), or
         None when the config asks for no check."""
-        count = self.config.best_check_episodes
-        if count == 0:
+        seeds, width = _check_seeds(self.config, evaluation), len(self.eval_envs)
+        if not seeds:
             return None
-        returns, width = [], len(self.eval_envs)
-        for start in range(0, count, width):
-            episodes = range(self.config.eval_episodes + start,
-                             self.config.eval_episodes + min(count, start + width))
-            seeds = [_eval_seed(self.config, evaluation, episode) for episode in episodes]
-            returns.append(evaluate(self.agent, self.eval_envs[:len(seeds)], seeds))
-        return np.concatenate(returns)
+        return np.concatenate([evaluate(self.agent, self.eval_envs[:len(chunk)], chunk)
+                               for chunk in (seeds[i:i + width]
+                                             for i in range(0, len(seeds), width))])
 
     def save_checkpoint(self) -> None:
         self.metrics.sync()  # a checkpoint's rows are on disk before it

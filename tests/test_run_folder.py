@@ -467,9 +467,7 @@ def test_the_best_agent_is_the_checked_one_with_the_highest_mean_over_both(tmp_p
         if not run_folder.at_least_best(best, eval_return):
             continue
         agent, _ = nh.load_snapshot(out, step)
-        seeds = [nh.training._eval_seed(config, evaluation, config.eval_episodes + i)
-                 for i in range(config.best_check_episodes)]
-        check = nh.evaluate(agent, envs, seeds)
+        check = nh.evaluate(agent, envs, nh.training._check_seeds(config, evaluation))
         total = (eval_return * config.eval_episodes + check.sum()) / (
             config.eval_episodes + config.best_check_episodes)
         if run_folder.at_least_best(best, total):
@@ -497,8 +495,7 @@ def test_the_best_agent_is_the_one_that_scored(tmp_path):
     seeds = [nh.training._eval_seed(config, evaluation, i) for i in range(config.eval_episodes)]
     envs = [nh.make_env("CartPole-v1") for _ in seeds]
     assert nh.evaluate(agent, envs, seeds).mean() == pytest.approx(selection["eval_return"])
-    check_seeds = [nh.training._eval_seed(config, evaluation, config.eval_episodes + i)
-                   for i in range(config.best_check_episodes)]
+    check_seeds = nh.training._check_seeds(config, evaluation)
     assert nh.evaluate(agent, envs, check_seeds).mean() == pytest.approx(
         selection["check_return"])
 

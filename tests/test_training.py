@@ -632,9 +632,11 @@ def test_check_episodes_play_start_states_no_evaluation_plays(seed, evaluation, 
     check) is a seed of the next one or a fresh episode's (12345.., bench_cartpole's check)."""
     config = Config(seed=seed, eval_episodes=eval_episodes, best_check_episodes=check)
     episodes = eval_episodes + check
-    this = {nh.training._eval_seed(config, evaluation, i) for i in range(episodes)}
+    own = [nh.training._eval_seed(config, evaluation, i) for i in range(eval_episodes)]
+    checked = nh.training._check_seeds(config, evaluation)
+    this = set(own + checked)
     following = {nh.training._eval_seed(config, evaluation + 1, i) for i in range(episodes)}
-    assert len(this) == episodes and not this & following
+    assert len(checked) == check and len(this) == episodes and not this & following
     assert min(this) > 12_345 + 1_000
 
 
