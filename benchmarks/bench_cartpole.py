@@ -66,6 +66,8 @@ HELD_OUT_SEEDS = list(range(2000, 2020))
 SECOND_HELD_OUT_SEEDS = list(range(3000, 3020))
 #: A third, first run after the best agent's check (Config.best_check_episodes) was added.
 THIRD_HELD_OUT_SEEDS = list(range(4000, 4020))
+#: A fourth, first run after the step size's end value fell from 1e-5 to 1e-6.
+FOURTH_HELD_OUT_SEEDS = list(range(5000, 5020))
 TOTAL_STEPS = 50_000
 EVAL_PERIOD = 2_500
 EVAL_EPISODES = 10
@@ -277,8 +279,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="held-out",
                         help="'held-out' (2000-2019, the default), 'held-out-2' (3000-3019), "
-                             "'held-out-3' (4000-4019), 'tuning' (100-103 and 1000-1009), "
-                             "or FIRST:COUNT")
+                             "'held-out-3' (4000-4019), 'held-out-4' (5000-5019), "
+                             "'tuning' (100-103 and 1000-1009), or FIRST:COUNT")
     parser.add_argument("--agents", default="ours,sb3", help="ours, sb3 or both (comma-separated)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_cartpole")
@@ -293,6 +295,8 @@ def main(argv=None) -> None:
         seeds = SECOND_HELD_OUT_SEEDS
     elif args.seeds == "held-out-3":
         seeds = THIRD_HELD_OUT_SEEDS
+    elif args.seeds == "held-out-4":
+        seeds = FOURTH_HELD_OUT_SEEDS
     elif args.seeds == "tuning":
         seeds = TUNING_SEEDS
     else:
