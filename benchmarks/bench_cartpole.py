@@ -66,7 +66,8 @@ HELD_OUT_SEEDS = list(range(2000, 2020))
 SECOND_HELD_OUT_SEEDS = list(range(3000, 3020))
 #: A third, first run after the best agent's check (Config.best_check_episodes) was added.
 THIRD_HELD_OUT_SEEDS = list(range(4000, 4020))
-#: A fourth, first run after the step size's end value fell from 1e-5 to 1e-6.
+#: A fourth, first run with a candidate default that was then rejected (the step size's end
+#: value 1e-6 instead of 1e-5: ``--set learning_rate_end=1e-6``; README).
 FOURTH_HELD_OUT_SEEDS = list(range(5000, 5020))
 TOTAL_STEPS = 50_000
 EVAL_PERIOD = 2_500
