@@ -29,13 +29,18 @@ made.  That set was run once with the previous defaults, whose collapses there s
 the tuning seeds; so a second set, 3000-3019 (``--seeds held-out-2``, ours only), was run after
 the new defaults were fixed.  On 2000-2019 one best agent (seed 2014's, picked on 10 episodes)
 then failed fresh episodes, which led to the best agent's check (``best_check_episodes``); a
-third set, 4000-4019 (``--seeds held-out-3``, ours only), was first run with it (README,
-"CartPole: defaults tested on held-out seeds").
+third set, 4000-4019 (``--seeds held-out-3``, ours only), was first run with it.  Its collapses
+made 4000-4019 tuning seeds for a candidate default, a step size that ends at 1e-6 instead of
+1e-5; a fourth set, 5000-5019 (``--seeds held-out-4 --set learning_rate_end=1e-6``, ours only),
+tested that candidate, which failed there and was not adopted (README, "CartPole: defaults
+tested on held-out seeds").
 
     pip install -e ".[peer]"                           # once: stable-baselines3 (torch CPU)
     python benchmarks/bench_cartpole.py                # 20 held-out seeds, ours and sb3
     python benchmarks/bench_cartpole.py --agents ours --seeds held-out-2   # the second set
     python benchmarks/bench_cartpole.py --agents ours --seeds held-out-3   # the third set
+    python benchmarks/bench_cartpole.py --agents ours --seeds held-out-4 \\
+        --set learning_rate_end=1e-6                   # the fourth set, a rejected candidate
     python benchmarks/bench_cartpole.py --agents ours --seeds tuning --set learning_rate=1e-3
 
 Each (agent, seed) is one job, run in ``--workers`` processes of one thread each.  A finished
@@ -69,6 +74,10 @@ THIRD_HELD_OUT_SEEDS = list(range(4000, 4020))
 #: A fourth, first run with a candidate default that was then rejected (the step size's end
 #: value 1e-6 instead of 1e-5: ``--set learning_rate_end=1e-6``; README).
 FOURTH_HELD_OUT_SEEDS = list(range(5000, 5020))
+#: The sets that ``--seeds`` names.
+SEED_SETS = {"held-out": HELD_OUT_SEEDS, "held-out-2": SECOND_HELD_OUT_SEEDS,
+             "held-out-3": THIRD_HELD_OUT_SEEDS, "held-out-4": FOURTH_HELD_OUT_SEEDS,
+             "tuning": TUNING_SEEDS}
 TOTAL_STEPS = 50_000
 EVAL_PERIOD = 2_500
 EVAL_EPISODES = 10
@@ -79,6 +88,17 @@ SB3_ZOO = dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learnin
                gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,
                exploration_fraction=0.16, exploration_final_eps=0.04,
                policy_kwargs=dict(net_arch=[256, 256]))
+
+
+def seed_set(name: str) -> list:
+    """The seeds that ``--seeds name`` runs: a set of ``SEED_SETS`` or ``FIRST:COUNT``."""
+    if name in SEED_SETS:
+        return list(SEED_SETS[name])
+    first, colon, count = name.partition(":")
+    if colon and first.isdigit() and count.isdigit() and int(count) >= 1:
+        return list(range(int(first), int(first) + int(count)))
+    raise ValueError(f"--seeds must be one of {', '.join(SEED_SETS)} or FIRST:COUNT (COUNT >= 1), "
+                     f"got {name!r}")
 
 
 def _one_thread() -> None:
@@ -290,19 +310,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     from noisy_helpers import Config
 
-    if args.seeds == "held-out":
-        seeds = HELD_OUT_SEEDS
-    elif args.seeds == "held-out-2":
-        seeds = SECOND_HELD_OUT_SEEDS
-    elif args.seeds == "held-out-3":
-        seeds = THIRD_HELD_OUT_SEEDS
-    elif args.seeds == "held-out-4":
-        seeds = FOURTH_HELD_OUT_SEEDS
-    elif args.seeds == "tuning":
-        seeds = TUNING_SEEDS
-    else:
-        first, _, count = args.seeds.partition(":")
-        seeds = list(range(int(first), int(first) + int(count)))
+    try:
+        seeds = seed_set(args.seeds)
+    except ValueError as error:
+        parser.error(str(error))
     agents = [a for a in args.agents.split(",") if a]
     if not set(agents) <= {"ours", "sb3"}:
         parser.error(f"--agents must name ours and/or sb3, got {args.agents!r}")
