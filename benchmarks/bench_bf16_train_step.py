@@ -16,9 +16,9 @@ process, so that the ratio compares them under the same machine load.  It prints
 time of a call for each and the ratio bfloat16 / float32 (< 1: bfloat16 is faster), and how
 far bfloat16's Q-values of the same weights are from float32's.
 
-The question comes from issue 17: the CPU of the machines we train on (AMD EPYC, 2 cores) has
-AVX-512 with BF16 instructions; if bfloat16 is not faster for this step, it is not added as an
-option.
+The question comes from issue 17: the CPU of the 2-core AMD EPYC machines this was measured on
+has AVX-512 with BF16 instructions.  bfloat16 becomes a ``Config`` option only if it is faster
+here and a short run learns as well (README, "Atari training speed": not yet).
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ def make_calls(online, target):
 def batch(rng):
     import tensorflow as tf
 
-    frames = lambda: tf.constant(rng.integers(0, 256, (BATCH, *OBS_SHAPE), dtype=np.uint8))  # noqa: E731
+    def frames():
+        return tf.constant(rng.integers(0, 256, (BATCH, *OBS_SHAPE), dtype=np.uint8))
+
     return (frames(), tf.constant(rng.integers(0, ACTIONS, BATCH), tf.int64),
             tf.constant(rng.normal(size=BATCH), tf.float32), frames(),
             tf.constant((rng.random(BATCH) < 0.05).astype(np.float32)),
@@ -125,13 +127,14 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=30, help="timed calls per round")
     args = parser.parse_args(argv)
+    if args.rounds < 1 or args.steps < 1:
+        parser.error(f"--rounds and --steps must be >= 1, got {args.rounds} and {args.steps}")
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
     nets = {"float32": build("float32"), "bfloat16": build("mixed_bfloat16")}
-    for name in ("online", "target"):  # the same weights in both
-        index = ("online", "target").index(name)
-        for source, copy in zip(nets["float32"][index].weights, nets["bfloat16"][index].weights):
+    for model, same in zip(nets["float32"], nets["bfloat16"]):  # the same weights and noise
+        for source, copy in zip(model.weights, same.weights):
             copy.assign(source)
     obs = batch(rng)[0]
     f32 = nets["float32"][0](obs).numpy()

@@ -1,4 +1,4 @@
-"""How close a trained CartPole agent's two Q-values are, and how little it takes to flip its policy.
+"""How close a CartPole agent's two Q-values are, and how little it takes to flip its policy.
 
     python benchmarks/diagnose_action_gap.py RUN [RUN ...] [--which last] [--episodes 5]
 
