@@ -91,14 +91,20 @@ SB3_ZOO = dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learnin
 
 
 def seed_set(name: str) -> list:
-    """The seeds that ``--seeds name`` runs: a set of ``SEED_SETS`` or ``FIRST:COUNT``."""
+    """The seeds that ``--seeds name`` runs: a set of ``SEED_SETS``, ``FIRST:COUNT``, or a
+    comma-separated list of distinct seeds (``4001,4005,101``) in the order given."""
     if name in SEED_SETS:
         return list(SEED_SETS[name])
     first, colon, count = name.partition(":")
     if colon and first.isdigit() and count.isdigit() and int(count) >= 1:
         return list(range(int(first), int(first) + int(count)))
-    raise ValueError(f"--seeds must be one of {', '.join(SEED_SETS)} or FIRST:COUNT (COUNT >= 1), "
-                     f"got {name!r}")
+    parts = name.split(",")
+    if not colon and all(part.isdigit() for part in parts):
+        seeds = [int(part) for part in parts]
+        if len(set(seeds)) == len(seeds):
+            return seeds
+    raise ValueError(f"--seeds must be one of {', '.join(SEED_SETS)}, FIRST:COUNT (COUNT >= 1) or "
+                     f"distinct seeds separated by commas, got {name!r}")
 
 
 def _one_thread() -> None:
@@ -301,7 +307,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", default="held-out",
                         help="'held-out' (2000-2019, the default), 'held-out-2' (3000-3019), "
                              "'held-out-3' (4000-4019), 'held-out-4' (5000-5019), "
-                             "'tuning' (100-103 and 1000-1009), or FIRST:COUNT")
+                             "'tuning' (100-103 and 1000-1009), FIRST:COUNT, or seeds "
+                             "separated by commas")
     parser.add_argument("--agents", default="ours,sb3", help="ours, sb3 or both (comma-separated)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_cartpole")
@@ -340,8 +347,9 @@ def main(argv=None) -> None:
     text = "".join(report(names[agent], results[agent]) for agent in agents)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"summary_{args.seeds.replace(':', '_')}.md").write_text(markdown(results))
-    (args.out / f"summary_{args.seeds.replace(':', '_')}.json").write_text(json.dumps(
+    stem = "summary_" + args.seeds.replace(":", "_").replace(",", "-")
+    (args.out / f"{stem}.md").write_text(markdown(results))
+    (args.out / f"{stem}.json").write_text(json.dumps(
         dict(seeds=seeds, changes=changes, results={a: {str(s): r for s, r in rs.items()}
                                                     for a, rs in results.items()},
              aggregate={a: aggregate(rs) for a, rs in results.items()}), indent=1))
