@@ -36,11 +36,12 @@ SIZES = (1e-4, 1e-3, 2e-3)
 DRAWS = 5
 
 
-def visited_states(agent, episodes: int) -> tuple:
-    """``(states, returns)`` of ``episodes`` greedy episodes on CartPole-v1."""
-    import gymnasium as gym
+def visited_states(agent, episodes: int, env_kwargs=None) -> tuple:
+    """``(states, returns)`` of ``episodes`` greedy episodes on CartPole-v1 (made as training
+    made it: ``noisy_helpers.make_env`` with the run's ``env_kwargs``)."""
+    from noisy_helpers import make_env
 
-    env = gym.make("CartPole-v1")
+    env = make_env("CartPole-v1", env_kwargs=env_kwargs)
     states, returns = [], []
     for episode in range(episodes):
         obs, _ = env.reset(seed=FIRST_SEED + episode)
@@ -93,10 +94,10 @@ def main(argv=None) -> None:
             parser.error(str(error))
         if state["env_id"] != "CartPole-v1":
             parser.error(f"{run} holds an agent of {state['env_id']!r}, not CartPole-v1")
-        agents.append((run, agent, selection))
-    for run, agent, selection in agents:
+        agents.append((run, agent, selection, state["env_kwargs"]))
+    for run, agent, selection, env_kwargs in agents:
         agent.remove_noise()
-        states, returns = visited_states(agent, args.episodes)
+        states, returns = visited_states(agent, args.episodes, env_kwargs)
         q = agent.online(states, training=False).numpy()
         gap = np.abs(q[:, 0] - q[:, 1]) / np.abs(q).max(axis=1)
         rng = np.random.default_rng(0)
