@@ -64,7 +64,9 @@ from .training import (  # noqa: E402
 )
 from .deep_sea import DEEP_SEA_ID, DeepSeaEnv  # noqa: E402  (registers DeepSea with gymnasium)
 from .experiments import BACKENDS, Trial, read_results, run_trials, sweep  # noqa: E402
-from .plotting import plot_learning_curve, plot_noise, read_best, save_run_plots  # noqa: E402
+from .plotting import (  # noqa: E402
+    plot_learning_curve, plot_noise, read_best, read_warm_start, save_run_plots,
+)
 from .summary import format_summary, solved_threshold, summarise_evaluations  # noqa: E402
 from .video import record_episode, show_video, show_videos  # noqa: E402
 
@@ -111,6 +113,7 @@ __all__ = [
     "plot_noise",
     "save_run_plots",
     "read_best",
+    "read_warm_start",
     "summarise_evaluations",
     "format_summary",
     "solved_threshold",

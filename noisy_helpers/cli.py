@@ -9,6 +9,7 @@ Examples::
     python -m noisy_helpers plot --run runs/cartpole
     python -m noisy_helpers summary --run runs/cartpole
     python -m noisy_helpers export --run runs/upndown --out agents/upndown
+    python -m noisy_helpers train --warm-start agents/upndown --out runs/upndown2
     python -m noisy_helpers sweep --field noisy --values true false --seeds 0-19 --out runs/noisy
     python -m noisy_helpers sweep --field noisy --values true false --seeds 0-19 --out runs/noisy --backend ray
 
@@ -156,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true",
                        help="replace the run already in --out (its own files only; a folder "
                             "that is not a noisy_helpers run is always refused)")
+    train.add_argument("--warm-start", type=Path, default=None, metavar="EXPORT",
+                       help="start a new run from an exported agent (its weights, step and "
+                            "metrics; Adam fresh unless exported --with-optimizer; the replay "
+                            "refilled): for when a run's checkpoint and replay are gone. "
+                            "--env defaults to its env")
     train.add_argument("--snapshot-steps", type=int, nargs="+", default=(), metavar="STEP",
                        help="also keep the agent after these agent steps (0: before the "
                             "first), in --out/snapshots/step_<STEP>/")
@@ -209,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--which", choices=("best", "last"), default="best",
                         help="best: the run's best agent (best/, the default); last: its "
                              "latest checkpoint")
+    export.add_argument("--with-optimizer", action="store_true",
+                        help="also the target network, Adam's state and the noise (about 3x "
+                             "the size), so that train --warm-start continues with them")
 
     sweep = commands.add_parser(
         "sweep", help="train every value of one Config field on many seeds, in parallel",
@@ -330,14 +339,23 @@ def _train(args, parser) -> int:
         env_id = args.env or saved["env_id"]
         env_kwargs = saved["env_kwargs"] if args.env_kwargs is None else args.env_kwargs
     else:
-        env_id = args.env or "CartPole-v1"
-        env_kwargs = args.env_kwargs
+        env_id, env_kwargs = args.env, args.env_kwargs
+        if args.warm_start is not None and env_id is None:
+            from . import run_folder
+
+            folder = run_folder.require_run_folder(args.warm_start, "--warm-start")
+            if run_folder.read_marker(folder)["kind"] == "export":  # else train says why not
+                exported = run_folder.read_state(run_folder.find_agent(folder)[0])
+                env_id = exported["env_id"]
+                env_kwargs = exported["env_kwargs"] if env_kwargs is None else env_kwargs
+        env_id = env_id or "CartPole-v1"
         base = default_config(env_id, small=args.small)
     config = _config_from(args, base)
     try:
         run = train(config, env_id=env_id, out=args.out, resume=args.resume,
                     progress=not args.no_progress, env_kwargs=env_kwargs,
-                    overwrite=args.overwrite, snapshot_steps=list(args.snapshot_steps))
+                    overwrite=args.overwrite, snapshot_steps=list(args.snapshot_steps),
+                    warm_start=args.warm_start)
     except KeyboardInterrupt:
         return 130
     from .run_folder import read_state
@@ -434,7 +452,8 @@ def _describe_agent(selection: dict, run: Path) -> str:
 def _export(args, parser) -> int:
     from .run_folder import export_agent, find_agent
 
-    out = export_agent(args.run, args.out, overwrite=args.overwrite, which=args.which)
+    out = export_agent(args.run, args.out, overwrite=args.overwrite, which=args.which,
+                       optimizer=args.with_optimizer)
     size = sum(p.stat().st_size for p in (out / "checkpoint").iterdir())
     print(f"exported {args.run} to {out} ({size / 1e6:.1f} MB of checkpoint)")
     print(_describe_agent(find_agent(out)[1], out))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["plot_learning_curve", "plot_noise", "save_run_plots", "noisy_layer_names",
-           "read_best"]
+           "read_best", "read_warm_start"]
 
 
 def _axes(ax):
@@ -24,17 +24,28 @@ def _axes(ax):
     return ax
 
 
+def _mark_warm_start(ax, warm_start: dict | None) -> None:
+    """A dotted line at the step where a run started from an exported agent."""
+    if warm_start is not None:
+        ax.axvline(warm_start["step"], color="gray", ls=":", lw=1.2,
+                   label=f"warm start at step {warm_start['step']:,} (Adam fresh, "
+                         f"replay refilled)")
+
+
 def noisy_layer_names(metrics: dict) -> list:
     """The noisy layers that a metrics dict has σ columns for."""
     return [key.split("/", 1)[1] for key in metrics if key.startswith("sigma/")]
 
 
 def plot_learning_curve(metrics: dict, ax=None, title: str = "Learning curve",
-                        window: int = 10, best: dict | None = None):
+                        window: int = 10, best: dict | None = None,
+                        warm_start: dict | None = None):
     """Training episode returns (thin, with a moving average) and evaluation returns:
     noise removed (μ only, ± one std over the episodes) and noise on.  ``best`` (a run's
     ``best/`` selection, :func:`~noisy_helpers.run_folder.read_selection`: ``step`` and
-    ``eval_return``) is marked with a star: the agent that ``evaluate`` uses.
+    ``eval_return``) is marked with a star: the agent that ``evaluate`` uses.  ``warm_start``
+    (a checkpoint's record of the export a run started from, :func:`read_warm_start`) is a
+    dotted line at its step.
 
     On Atari (a ``game_score`` column with values) the training curve is the true score
     of each game, not the clipped return of each life, so that it compares with the
@@ -66,6 +77,7 @@ def plot_learning_curve(metrics: dict, ax=None, title: str = "Learning curve",
     if best is not None and best.get("eval_return") is not None:
         ax.plot([best["step"]], [best["eval_return"]], "*", color="black", ms=14, zorder=5,
                 label=f"best agent (best/): {best['eval_return']:.1f} at step {best['step']:,}")
+    _mark_warm_start(ax, warm_start)
     ax.set_xlabel("environment steps")
     ax.set_ylabel(unit)
     ax.set_title(title)
@@ -74,13 +86,16 @@ def plot_learning_curve(metrics: dict, ax=None, title: str = "Learning curve",
     return ax
 
 
-def plot_noise(metrics: dict, ax=None, title: str = "Mean σ of each noisy layer"):
-    """The mean σ of each noisy layer (weights and biases) over training."""
+def plot_noise(metrics: dict, ax=None, title: str = "Mean σ of each noisy layer",
+               warm_start: dict | None = None):
+    """The mean σ of each noisy layer (weights and biases) over training (``warm_start``: as
+    in :func:`plot_learning_curve`)."""
     ax = _axes(ax)
     for layer in noisy_layer_names(metrics):
         sigma = metrics[f"sigma/{layer}"]
         keep = ~np.isnan(sigma)
         ax.plot(metrics["step"][keep], sigma[keep], lw=1.5, label=f"{layer}: mean σ")
+    _mark_warm_start(ax, warm_start)
     ax.set_xlabel("environment steps")
     ax.set_ylabel("mean σ")
     ax.set_title(title)
@@ -101,6 +116,19 @@ def read_best(run_directory):
         return None
 
 
+def read_warm_start(run_directory):
+    """The record of the exported agent a run (or the run of an exported agent) started from
+    (``state.json``'s ``warm_start``: ``step``, ``source``...), or None when it started from
+    scratch.  Read from the verified ``checkpoint/``."""
+    from .run_folder import EXPORTED_FILES, find_checkpoint, read_state
+
+    try:
+        checkpoint = find_checkpoint(run_directory, EXPORTED_FILES)
+    except FileNotFoundError:  # no checkpoint yet
+        return None
+    return read_state(checkpoint).get("warm_start")
+
+
 def save_run_plots(run_directory) -> list:
     """Write ``learning_curve.png`` and ``sigma.png`` for a run; return their paths."""
     import matplotlib.pyplot as plt
@@ -110,9 +138,11 @@ def save_run_plots(run_directory) -> list:
     run_directory = Path(run_directory)
     metrics = read_metrics(run_directory / "metrics.csv")
     best = read_best(run_directory)
+    warm_start = read_warm_start(run_directory)
     paths = []
-    for name, plot in (("learning_curve.png", partial(plot_learning_curve, best=best)),
-                       ("sigma.png", plot_noise)):
+    for name, plot in (("learning_curve.png", partial(plot_learning_curve, best=best,
+                                                      warm_start=warm_start)),
+                       ("sigma.png", partial(plot_noise, warm_start=warm_start))):
         fig, ax = plt.subplots(figsize=(7, 4))
         plot(metrics, ax=ax)
         fig.tight_layout()

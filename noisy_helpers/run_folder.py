@@ -80,6 +80,8 @@ _KINDS = ("run", "export")
 CHECKPOINT_FILES = ("agent.json", "online.weights.h5", "target.weights.h5", "optimizer.npz",
                     "noise.npz", "replay.npz", "state.json")
 EXPORTED_FILES = ("agent.json", "online.weights.h5", "state.json")
+#: What ``export --with-optimizer`` adds, so that a warm start continues the agent whole.
+TRAINING_STATE_FILES = ("target.weights.h5", "optimizer.npz", "noise.npz")
 #: The files of the best agent's checkpoint (``best/``): an exported agent's and its selection.
 BEST_FILES = EXPORTED_FILES + (SELECTION,)
 _HASH_CHUNK = 1 << 20
@@ -534,7 +536,9 @@ def read_state(directory) -> dict:
     path = Path(directory) / "state.json"
     state = _read_json(path, "checkpoint state")
     where = repr(str(path))
-    _check_keys(state, _STATE_KEYS, (), where)
+    _check_keys(state, _STATE_KEYS, ("warm_start",), where)
+    if "warm_start" in state:
+        _check_warm_start(state["warm_start"], where)
     if not isinstance(state["config"], dict):
         raise ValueError(f"{where}: 'config' must be an object")
     try:
@@ -557,6 +561,18 @@ def read_state(directory) -> dict:
     if not isinstance(state["run_id"], str):
         raise ValueError(f"{where}: 'run_id' must be a string")
     return dict(state, config=config, env_kwargs=env_kwargs)
+
+
+def _check_warm_start(record, where: str) -> None:
+    """``state.json``'s ``warm_start``: the exported agent a run started from."""
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: 'warm_start' must be an object")
+    _check_keys(record, ("source", "run_id", "step", "which", "optimizer", "replay"), (),
+                f"{where} 'warm_start'")
+    for key in ("source", "run_id", "which", "optimizer", "replay"):
+        if not isinstance(record[key], str):
+            raise ValueError(f"{where}: warm_start {key!r} must be a string")
+    _count(record, "step", where)
 
 
 def load_checkpoint(directory, agent, buffer=None, verify: bool = True) -> dict:
@@ -596,6 +612,11 @@ def _read_npz(path: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------- metrics.csv
+def format_cell(value):
+    """A ``metrics.csv`` cell: empty for None and NaN, 6 significant digits for a float."""
+    return _format(value)
+
+
 def _format(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -708,34 +729,46 @@ def read_metrics(path) -> dict:
 
 
 # ----------------------------------------------------------------------------- export
-def export_agent(run_directory, out, overwrite: bool = False, which: str = "best") -> Path:
+def export_agent(run_directory, out, overwrite: bool = False, which: str = "best",
+                 optimizer: bool = False) -> Path:
     """Copy what it takes to evaluate a trained agent, and nothing more, into ``out``:
     ``checkpoint/`` with the online network's weights, ``agent.json``, ``state.json``
     (config and counters), ``selection.json`` (which agent: ``which``, "best" (``best/``)
     or "last" (``checkpoint/``), its step and evaluation) and their manifest, the run's
-    ``metrics.csv``, and a marker.  Not the target network, the optimizer or the replay: an
-    exported agent is for ``evaluate`` and videos, not for ``--resume``.  ``out`` follows the
-    rule of a run's folder: absent, empty, or (with ``overwrite``) an earlier export or run.
-    The source checkpoint is verified first."""
+    ``metrics.csv``, and a marker.  Not the replay: an exported agent is for ``evaluate``,
+    videos and a warm start (``train(warm_start=out)``), not for ``--resume``.  With
+    ``optimizer`` also the target network, Adam's state and the noise
+    (:data:`TRAINING_STATE_FILES`, about three times the weights), so that a warm start goes on
+    with them rather than with a fresh Adam.  ``out`` follows the rule of a run's folder:
+    absent, empty, or (with ``overwrite``) an earlier export or run.  The source checkpoint
+    is verified first."""
     run_directory = require_run_folder(run_directory, "run_directory")
     out = _as_path(out, "out")
     check_which(which)
+    if not isinstance(optimizer, (bool, np.bool_)):
+        raise TypeError(f"optimizer must be a bool, got {optimizer!r}")
     if out.resolve() == run_directory.resolve():
         raise ValueError(f"out must differ from run_directory, got {str(out)!r} for both")
     source, selection = find_agent(run_directory, which)
     read_state(source)
+    names = EXPORTED_FILES + (TRAINING_STATE_FILES if optimizer else ())
+    if optimizer:
+        missing = [name for name in TRAINING_STATE_FILES if not (source / name).is_file()]
+        if missing:
+            raise ValueError(f"optimizer=True, but {str(source)!r} lacks {missing} (an "
+                             f"export without them cannot pass them on)")
     mode = check_out_folder(out, overwrite=overwrite, kind="export")
     start_run_folder(out, mode, kind="export")
 
     def copy(folder: Path) -> None:
-        for name in EXPORTED_FILES:
+        for name in names:
             if name != "state.json":
                 shutil.copyfile(source / name, folder / name)
         (folder / SELECTION).write_text(json.dumps(selection, indent=1))
 
     state = json.loads((source / "state.json").read_text())
     save_checkpoint(out / CHECKPOINT, copy, state)
-    verify_checkpoint(out / CHECKPOINT, EXPORTED_FILES)  # the copy is what was verified
+    verify_checkpoint(out / CHECKPOINT, names)  # the copy is what was verified
     metrics = run_directory / "metrics.csv"
     if metrics.exists():
         write_file(out / "metrics.csv", metrics.read_bytes())

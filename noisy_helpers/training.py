@@ -387,6 +387,56 @@ def _check_train_arguments(config, env_id, env_kwargs, resume, saved) -> dict:
     return env_kwargs
 
 
+def _read_warm_start(warm_start, config: Config, env_id: str, env_kwargs: dict) -> dict:
+    """The exported agent a new run starts from, checked before anything is built: an export
+    (``python -m noisy_helpers export``) of the same environment and arguments, at a step
+    below ``config.total_steps``.  Returns ``{"checkpoint": folder, "state": its state,
+    "record": what the new run's ``state.json`` says of it}``."""
+    if not isinstance(warm_start, (str, Path)):
+        raise TypeError(f"warm_start must be a path to an exported agent, got "
+                        f"{type(warm_start).__name__}")
+    directory = run_folder.require_run_folder(warm_start, "warm_start")
+    if run_folder.read_marker(directory)["kind"] != "export":
+        raise ValueError(f"warm_start must be an exported agent (python -m noisy_helpers "
+                         f"export), got the run folder {str(directory)!r}; continue a run "
+                         f"with its replay by resume=True / --resume")
+    checkpoint, selection = run_folder.find_agent(directory)
+    state = run_folder.read_state(checkpoint)
+    if state["env_id"] != env_id:
+        raise ValueError(f"warm_start: the agent in {str(directory)!r} was trained on "
+                         f"{state['env_id']!r}, not env_id {env_id!r}")
+    if state["env_kwargs"] != env_kwargs:
+        raise ValueError(f"warm_start: the agent's env_kwargs {state['env_kwargs']!r} differ "
+                         f"from env_kwargs {env_kwargs!r}")
+    if config.total_steps <= state["step"]:
+        raise ValueError(f"warm_start: the agent is at step {state['step']}; total_steps "
+                         f"{config.total_steps} would train nothing (ask for more)")
+    metrics = directory / "metrics.csv"
+    columns = read_metrics(metrics) if metrics.is_file() else {}  # refuses a malformed file
+    whole = all((checkpoint / name).is_file() for name in run_folder.TRAINING_STATE_FILES)
+    record = dict(source=str(directory), run_id=state["run_id"], step=state["step"],
+                  which=selection["which"], optimizer="loaded" if whole else "fresh",
+                  replay="refilled")
+    return dict(checkpoint=checkpoint, state=state, record=record, metrics=columns)
+
+
+def _write_warm_start_metrics(out: Path, columns: dict, fields: list, step: int) -> None:
+    """``out/metrics.csv`` begins with the exported run's rows (``columns``, from
+    :func:`read_metrics`) up to ``step``, in this run's columns (one the export lacks stays
+    empty), so that the learning curve runs on."""
+    import csv
+    import io
+
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(fields)
+    for i in range(len(columns.get("step", ()))):
+        if columns["step"][i] <= step:
+            writer.writerow([run_folder.format_cell(float(columns[f][i]))
+                             if f in columns else "" for f in fields])
+    run_folder.write_file(out / "metrics.csv", text.getvalue())
+
+
 def _check_snapshot_steps(snapshot_steps, total_steps: int) -> frozenset:
     """``snapshot_steps`` (a tuple or list of ints in [0, total_steps]) as a set."""
     if not isinstance(snapshot_steps, (tuple, list)):
@@ -426,6 +476,7 @@ def train(
     env_kwargs=None,
     overwrite: bool = False,
     snapshot_steps=(),
+    warm_start=None,
 ) -> Run:
     """Train a (Noisy) (Double) DQN agent on ``env_id``; return a :class:`Run`.
 
@@ -447,6 +498,14 @@ def train(
             in ``out/snapshots/step_<N>/`` (load it with :func:`load_snapshot`), e.g. to see
             how its Q-values and its noise change over training.  Saving reads the agent and
             changes nothing in the run.
+        warm_start: an exported agent (``python -m noisy_helpers export``) that a new run
+            starts from, when its run's checkpoint and replay are gone: its online weights
+            go to both networks (each keeps noise of its own), the step, episode and
+            evaluation counts (so the β schedule) go on from its step, Adam starts fresh
+            (unless the export has the training state: ``export --with-optimizer``, whose
+            target network, Adam state and noise are then loaded too), and learning waits until
+            ``config.learning_starts`` new transitions have refilled the replay.
+            ``metrics.csv`` begins with the export's rows; ``state.json`` records the start.
 
     Everything is checked, and the environment, agent and buffer are built, before the first
     byte is written to or deleted from ``out``.
@@ -465,6 +524,14 @@ def train(
             raise ValueError(f"resume: the checkpoint in {str(checkpoint)!r} belongs to another "
                              f"run than {str(out / run_folder.MARKER)!r} (run ids differ)")
     env_kwargs = _check_train_arguments(config, env_id, env_kwargs, resume, saved)
+    warm = None
+    if warm_start is not None:
+        if mode == "resume":
+            raise ValueError("warm_start and resume exclude each other: a resumed run already "
+                             "has its agent")
+        warm = _read_warm_start(warm_start, config, env_id, env_kwargs)
+        if out.resolve() == Path(warm["record"]["source"]).resolve():
+            raise ValueError(f"out must differ from warm_start, got {str(out)!r} for both")
     snapshot_steps = _check_snapshot_steps(snapshot_steps, config.total_steps)
     best_checkpoint, best = (None, None) if saved is None else _best_so_far(out, saved["run_id"])
     env = make_env(env_id, training=True, env_kwargs=env_kwargs)
@@ -484,9 +551,16 @@ def train(
         if best_checkpoint is not None and best_checkpoint.name != run_folder.BEST:
             run_folder.find_checkpoint(out, run_folder.BEST_FILES, recover=True,
                                        name=run_folder.BEST)
+    if warm is not None:  # all the agent (export --with-optimizer), or its online net only:
+        # then the target as after a sync, and Adam fresh
+        agent.load(warm["checkpoint"], weights_only=warm["record"]["optimizer"] == "fresh",
+                   verify=False)  # verified above
+        saved = dict(warm["state"], warm_start=warm["record"])
     eval_envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(config.eval_episodes)]
     vector_env = VectorAtari(env_id, config.num_envs) if config.num_envs > 1 else None
     marker = run_folder.start_run_folder(out, mode)  # the first write
+    if warm is not None:
+        _write_warm_start_metrics(out, warm["metrics"], _metric_fields(agent), saved["step"])
     loop = _Loop(config, env_id, env_kwargs, out, agent, buffer, eval_envs, saved, best,
                  marker["run_id"], progress, tensorboard, snapshot_steps)
     try:
@@ -530,6 +604,11 @@ def _noise_flip_share(agent, buffer) -> float:
     return agent.noise_flip_share(_replay_states(buffer), FLIP_DRAWS)
 
 
+def _metric_fields(agent) -> list:
+    """The columns of a new run's ``metrics.csv``."""
+    return METRIC_FIELDS + DIAGNOSTIC_FIELDS + sorted(agent.noise_statistics())
+
+
 class _Loop:
     """The training loop's state and its periodic work (see the module docstring)."""
 
@@ -541,9 +620,14 @@ class _Loop:
         if saved is not None:
             self.step, self.episode = saved["step"], saved["episode"]
             self.evaluation = saved["evaluation"]
+        # A run started from an exported agent records where; its empty replay learns again
+        # only after learning_starts new transitions.
+        self.warm_start = None if saved is None else saved.get("warm_start")
+        self.learning_from = config.learning_starts + (
+            0 if self.warm_start is None else self.warm_start["step"])
         self.beta = linear_schedule(config.beta_start, config.beta_end, config.total_steps)
         noise_fields = sorted(agent.noise_statistics())
-        fields = METRIC_FIELDS + DIAGNOSTIC_FIELDS + noise_fields
+        fields = _metric_fields(agent)
         if saved is not None and run_folder.metrics_header(out / "metrics.csv") == (
                 METRIC_FIELDS + noise_fields):
             fields = METRIC_FIELDS + noise_fields  # a run from before DIAGNOSTIC_FIELDS
@@ -569,7 +653,8 @@ class _Loop:
     def state(self) -> dict:
         return dict(config=self.config.to_dict(), env_id=self.env_id,
                     env_kwargs=self.env_kwargs, step=self.step, episode=self.episode,
-                    evaluation=self.evaluation, run_id=self.run_id)
+                    evaluation=self.evaluation, run_id=self.run_id,
+                    **({} if self.warm_start is None else dict(warm_start=self.warm_start)))
 
     def write_row(self, **values) -> None:
         config, step = self.config, self.step
@@ -652,7 +737,7 @@ class _Loop:
         """The periodic work that follows every agent step (``step`` is already counted)."""
         config, agent, buffer, step = self.config, self.agent, self.buffer, self.step
         if step % config.train_frequency == 0:
-            if step > config.learning_starts and len(buffer) >= config.batch_size:
+            if step > self.learning_from and len(buffer) >= config.batch_size:
                 batch = buffer.sample(config.batch_size, self.beta(step))
                 loss, abs_td = agent.train_step(batch)  # also redraws the noise
                 buffer.update_priorities(batch.indices, abs_td)
