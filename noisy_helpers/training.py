@@ -503,8 +503,9 @@ def train(
             go to both networks (each keeps noise of its own), the step, episode and
             evaluation counts (so the β schedule) go on from its step, Adam starts fresh
             (unless the export has the training state: ``export --with-optimizer``, whose
-            target network, Adam state and noise are then loaded too), and learning waits until
-            ``config.learning_starts`` new transitions have refilled the replay.
+            target network, Adam state and noise are then loaded too; a learning-rate
+            schedule counts Adam's updates, so with a fresh Adam it starts again), and learning
+            waits until ``config.learning_starts`` new transitions have refilled the replay.
             ``metrics.csv`` begins with the export's rows; ``state.json`` records the start.
 
     Everything is checked, and the environment, agent and buffer are built, before the first
@@ -555,7 +556,9 @@ def train(
         # then the target as after a sync, and Adam fresh
         agent.load(warm["checkpoint"], weights_only=warm["record"]["optimizer"] == "fresh",
                    verify=False)  # verified above
-        saved = dict(warm["state"], warm_start=warm["record"])
+        step = warm["state"]["step"]  # evaluations numbered as this config's eval_period allows
+        evaluation = min(warm["state"]["evaluation"], step // config.eval_period)
+        saved = dict(warm["state"], evaluation=evaluation, warm_start=warm["record"])
     eval_envs = [make_env(env_id, env_kwargs=env_kwargs) for _ in range(config.eval_episodes)]
     vector_env = VectorAtari(env_id, config.num_envs) if config.num_envs > 1 else None
     marker = run_folder.start_run_folder(out, mode)  # the first write

@@ -211,3 +211,14 @@ def test_export_with_optimizer_refuses_a_source_without_it_and_writes_nothing(ex
     with pytest.raises(TypeError, match="optimizer must be a bool"):
         nh.export_agent(exported, tmp_path / "again", optimizer="yes")
     assert not (tmp_path / "again").exists()
+
+
+def test_a_warm_start_with_a_longer_eval_period_numbers_its_evaluations_as_it_allows(
+        exported, tmp_path):
+    # The export made 2 evaluations by step 600 (every 300); every 1,000 steps allows none yet.
+    nh.train(small(total_steps=700, eval_period=1_000), ENV, out=tmp_path, progress=False,
+             tensorboard=False, warm_start=exported)
+    assert load_run_state(tmp_path)["evaluation"] == 0
+    nh.train(small(total_steps=1_000, eval_period=1_000), ENV, out=tmp_path, progress=False,
+             tensorboard=False, resume=True)
+    assert load_run_state(tmp_path)["evaluation"] == 1
