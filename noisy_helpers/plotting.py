@@ -28,8 +28,8 @@ def _mark_warm_start(ax, warm_start: dict | None) -> None:
     """A dotted line at the step where a run started from an exported agent."""
     if warm_start is not None:
         ax.axvline(warm_start["step"], color="gray", ls=":", lw=1.2,
-                   label=f"warm start at step {warm_start['step']:,} (Adam fresh, "
-                         f"replay refilled)")
+                   label=f"warm start at step {warm_start['step']:,} (Adam "
+                         f"{warm_start['optimizer']}, replay {warm_start['replay']})")
 
 
 def noisy_layer_names(metrics: dict) -> list:

@@ -184,7 +184,7 @@ def test_the_plots_mark_the_warm_start_and_a_fresh_run_has_none(exported, tmp_pa
         fig, ax = plt.subplots()
         plot(nh.read_metrics(tmp_path / "metrics.csv"), ax=ax, warm_start=record)
         labels = [line.get_label() for line in ax.get_lines()]
-        assert any(label.startswith("warm start at step 600") for label in labels), plot
+        assert "warm start at step 600 (Adam fresh, replay refilled)" in labels, plot
         plt.close(fig)
     assert {p.name for p in nh.save_run_plots(tmp_path)} == {"learning_curve.png", "sigma.png"}
 
