@@ -612,11 +612,6 @@ def _read_npz(path: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------- metrics.csv
-def format_cell(value):
-    """A ``metrics.csv`` cell: empty for None and NaN, 6 significant digits for a float."""
-    return _format(value)
-
-
 def _format(value):
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""

@@ -424,17 +424,11 @@ def _write_warm_start_metrics(out: Path, columns: dict, fields: list, step: int)
     """``out/metrics.csv`` begins with the exported run's rows (``columns``, from
     :func:`read_metrics`) up to ``step``, in this run's columns (one the export lacks stays
     empty), so that the learning curve runs on."""
-    import csv
-    import io
-
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(fields)
+    metrics = run_folder.MetricsFile(out / "metrics.csv", fields)
     for i in range(len(columns.get("step", ()))):
         if columns["step"][i] <= step:
-            writer.writerow([run_folder.format_cell(float(columns[f][i]))
-                             if f in columns else "" for f in fields])
-    run_folder.write_file(out / "metrics.csv", text.getvalue())
+            metrics.write({f: float(columns[f][i]) for f in fields if f in columns})
+    metrics.close()
 
 
 def _check_snapshot_steps(snapshot_steps, total_steps: int) -> frozenset:
