@@ -119,14 +119,18 @@ def read_best(run_directory):
 def read_warm_start(run_directory):
     """The record of the exported agent a run (or the run of an exported agent) started from
     (``state.json``'s ``warm_start``: ``step``, ``source``...), or None when it started from
-    scratch.  Read from the verified ``checkpoint/``."""
-    from .run_folder import EXPORTED_FILES, find_checkpoint, read_state
+    scratch.  Every checkpoint of a run holds the same record: it is read from the verified
+    ``best/`` when there is one (no replay to hash), else from ``checkpoint/``."""
+    from .run_folder import (BEST, BEST_FILES, CHECKPOINT, EXPORTED_FILES, find_checkpoint,
+                             read_state)
 
-    try:
-        checkpoint = find_checkpoint(run_directory, EXPORTED_FILES)
-    except FileNotFoundError:  # no checkpoint yet
-        return None
-    return read_state(checkpoint).get("warm_start")
+    for required, name in ((BEST_FILES, BEST), (EXPORTED_FILES, CHECKPOINT)):
+        try:
+            return read_state(find_checkpoint(run_directory, required, name=name)).get(
+                "warm_start")
+        except FileNotFoundError:  # not this one (yet)
+            continue
+    return None
 
 
 def save_run_plots(run_directory) -> list:
