@@ -105,15 +105,37 @@ def plot_noise(metrics: dict, ax=None, title: str = "Mean σ of each noisy layer
     return ax
 
 
+def _best_directory(run_directory):
+    """The run's verified ``best/``, or None when it has none yet."""
+    from .run_folder import BEST, BEST_FILES, find_checkpoint
+
+    try:
+        return find_checkpoint(run_directory, BEST_FILES, name=BEST)
+    except FileNotFoundError:
+        return None
+
+
 def read_best(run_directory):
     """The selection of a run's best agent (``best/selection.json``: ``step``,
     ``eval_return``), verified, or None when the run has no ``best/`` yet."""
-    from .run_folder import BEST, BEST_FILES, find_checkpoint, read_selection
+    from .run_folder import read_selection
 
-    try:
-        return read_selection(find_checkpoint(run_directory, BEST_FILES, name=BEST))
-    except FileNotFoundError:
-        return None
+    directory = _best_directory(run_directory)
+    return None if directory is None else read_selection(directory)
+
+
+def _warm_start_record(run_directory, best_directory):
+    """``state.json``'s ``warm_start`` from ``best_directory`` (already verified), else from
+    the verified ``checkpoint/``; None when the run started from scratch or has neither."""
+    from .run_folder import CHECKPOINT, EXPORTED_FILES, find_checkpoint, read_state
+
+    directory = best_directory
+    if directory is None:
+        try:
+            directory = find_checkpoint(run_directory, EXPORTED_FILES, name=CHECKPOINT)
+        except FileNotFoundError:  # no checkpoint yet
+            return None
+    return read_state(directory).get("warm_start")
 
 
 def read_warm_start(run_directory):
@@ -121,28 +143,21 @@ def read_warm_start(run_directory):
     (``state.json``'s ``warm_start``: ``step``, ``source``...), or None when it started from
     scratch.  Every checkpoint of a run holds the same record: it is read from the verified
     ``best/`` when there is one (no replay to hash), else from ``checkpoint/``."""
-    from .run_folder import (BEST, BEST_FILES, CHECKPOINT, EXPORTED_FILES, find_checkpoint,
-                             read_state)
-
-    for required, name in ((BEST_FILES, BEST), (EXPORTED_FILES, CHECKPOINT)):
-        try:
-            return read_state(find_checkpoint(run_directory, required, name=name)).get(
-                "warm_start")
-        except FileNotFoundError:  # not this one (yet)
-            continue
-    return None
+    return _warm_start_record(run_directory, _best_directory(run_directory))
 
 
 def save_run_plots(run_directory) -> list:
     """Write ``learning_curve.png`` and ``sigma.png`` for a run; return their paths."""
     import matplotlib.pyplot as plt
 
+    from .run_folder import read_selection
     from .training import read_metrics
 
     run_directory = Path(run_directory)
     metrics = read_metrics(run_directory / "metrics.csv")
-    best = read_best(run_directory)
-    warm_start = read_warm_start(run_directory)
+    best_directory = _best_directory(run_directory)  # verified once, read twice
+    best = None if best_directory is None else read_selection(best_directory)
+    warm_start = _warm_start_record(run_directory, best_directory)
     paths = []
     for name, plot in (("learning_curve.png", partial(plot_learning_curve, best=best,
                                                       warm_start=warm_start)),

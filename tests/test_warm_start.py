@@ -189,6 +189,29 @@ def test_the_plots_mark_the_warm_start_and_a_fresh_run_has_none(exported, tmp_pa
     assert {p.name for p in nh.save_run_plots(tmp_path)} == {"learning_curve.png", "sigma.png"}
 
 
+def test_save_run_plots_verifies_best_once_and_never_the_checkpoint(exported, tmp_path,
+                                                                     monkeypatch):
+    """An Atari run's best/ is 13 MB and its checkpoint/ holds a 0.7 GB replay: one plot
+    hashes best/ once (for both the best's star and the warm start's line) and nothing else."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from noisy_helpers import run_folder
+
+    nh.train(small(total_steps=900), ENV, out=tmp_path, progress=False, tensorboard=False,
+             warm_start=exported)
+    assert (tmp_path / "best").is_dir() and (tmp_path / "checkpoint").is_dir()
+    verified, verify = [], run_folder.verify_checkpoint
+
+    def counting(directory, *args, **kwargs):
+        verified.append(directory.name)
+        return verify(directory, *args, **kwargs)
+
+    monkeypatch.setattr(run_folder, "verify_checkpoint", counting)
+    nh.save_run_plots(tmp_path)
+    assert verified == ["best"]
+
+
 def test_an_export_with_the_optimizer_warm_starts_with_adam_and_the_target_loaded(tmp_path):
     run = nh.train(small(), ENV, out=tmp_path / "run", progress=False, tensorboard=False)
     nh.export_agent(tmp_path / "run", tmp_path / "whole", which="last", optimizer=True)
