@@ -53,20 +53,19 @@ def failure_shares(priorities, dones, obs, next_obs, before: int) -> dict:
     each failed episode (in time order; never reaching back past the episode's start)."""
     priorities = np.asarray(priorities, dtype=np.float64)
     failed = np.asarray(dones) > 0
+    ends = np.flatnonzero(failed)  # the failures, oldest first
     starts = np.flatnonzero(episode_starts(obs, next_obs))
     leading = np.zeros(len(failed), dtype=bool)
-    for end in np.flatnonzero(failed):
-        start = starts[np.searchsorted(starts, end, side="right") - 1]
+    for end, start in zip(ends, starts[np.searchsorted(starts, ends, side="right") - 1]):
         leading[max(start, end - before + 1):end + 1] = True
     total = priorities.sum()
-    latest = np.flatnonzero(failed)
     return dict(
         transitions=len(failed), failures=int(failed.sum()),
         failure_buffer_share=float(failed.mean()),
         failure_draw_share=float(priorities[failed].sum() / total),
         leading_buffer_share=float(leading.mean()),
         leading_draw_share=float(priorities[leading].sum() / total),
-        since_latest_failure=None if not len(latest) else int(len(failed) - 1 - latest[-1]),
+        since_latest_failure=None if not len(ends) else int(len(failed) - 1 - ends[-1]),
     )
 
 
