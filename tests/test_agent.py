@@ -753,3 +753,128 @@ def test_bad_draws_for_noise_flip_share_are_refused_before_any_change(draws):
         agent.noise_flip_share(np.zeros((3, 4), np.float32), draws=draws)
     for value, variable in zip(before, agent.online.non_trainable_variables):
         np.testing.assert_array_equal(value, variable.numpy())
+
+
+# ------------------------------------------- the next action, computed by the train step
+class CountingGreedy:
+    """Stands in for an agent's compiled act call and counts the calls that reach it."""
+
+    def __init__(self, agent):
+        self.original, self.calls = agent._greedy_actions, 0
+        agent._greedy_actions = self
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.original(*args)
+
+
+def states(count, seed=0):
+    return np.random.default_rng(seed).normal(size=(count, 4)).astype(np.float32)
+
+
+def test_the_action_train_step_computes_is_the_one_act_would_compute_after_it():
+    # 40 steps: the folded action equals the compiled act call on the agent as it is after
+    # the step (new weights, new noise), bit for bit, and act then does not call the network.
+    agent = make_agent()
+    counter = None
+    changed = 0
+    for step, observation in enumerate(states(40)):
+        before = int(agent.greedy_actions(observation[None])[0])
+        agent.train_step(random_batch(seed=step), next_observation=observation)
+        after = int(agent.greedy_actions(observation[None])[0])
+        counter = counter or CountingGreedy(agent)  # after the first trace
+        calls = counter.calls
+        assert agent.act(observation) == after
+        assert counter.calls == calls  # served by the train step
+        changed += before != after
+    assert changed > 0  # the step changed some greedy actions: a stale action would show
+
+
+def test_the_folded_action_serves_one_act_on_an_equal_observation_only():
+    agent = make_agent()
+    observation = OBS.copy()
+    agent.train_step(random_batch(), next_observation=observation)
+    counter = CountingGreedy(agent)
+    agent.act(OBS * 2)  # another observation: computed, and the folded action is dropped
+    assert counter.calls == 1
+    agent.act(observation)
+    assert counter.calls == 2
+    agent.train_step(random_batch(seed=1), next_observation=observation)
+    agent.act(observation.copy())  # an equal array: served
+    assert counter.calls == 2
+    agent.act(observation)  # used once
+    assert counter.calls == 3
+
+
+def test_an_observation_changed_in_place_after_train_step_is_not_served_the_old_action():
+    agent = make_agent()
+    observation = OBS.copy()
+    agent.train_step(random_batch(), next_observation=observation)
+    counter = CountingGreedy(agent)
+    observation[0] = 5.0  # the caller reuses its array
+    assert agent.act(observation) == int(agent.greedy_actions(observation[None])[0])
+    assert counter.calls == 2  # act and the check both called the network
+
+
+def keep_noise_block(agent, _):
+    with agent.keep_noise():
+        pass
+
+
+@pytest.mark.parametrize("change", [
+    lambda agent, _: agent.reset_noise(),
+    lambda agent, _: agent.remove_noise(),
+    keep_noise_block,
+    lambda agent, _: agent.train_step(random_batch(seed=5)),
+    lambda agent, saved: agent.load(saved),
+], ids=["reset_noise", "remove_noise", "keep_noise", "train_step-without-observation", "load"])
+def test_any_change_of_the_online_network_drops_the_folded_action(change, tmp_path):
+    agent = make_agent()
+    agent.save(tmp_path / "saved")
+    agent.train_step(random_batch(), next_observation=OBS)
+    change(agent, tmp_path / "saved")
+    counter = CountingGreedy(agent)
+    agent.act(OBS)
+    assert counter.calls == 1
+
+
+def test_an_epsilon_greedy_agent_draws_the_same_actions_with_the_folded_action():
+    # The coin is tossed before the folded action is used: the RNG moves as without it.
+    folded, plain = make_agent(noisy=False), make_agent(noisy=False)
+    for step, observation in enumerate(states(30, seed=3)):
+        folded.train_step(random_batch(seed=step), next_observation=observation)
+        plain.train_step(random_batch(seed=step))
+        assert folded.act(observation, step) == plain.act(observation, step)
+    assert folded.rng.bit_generator.state == plain.rng.bit_generator.state
+
+
+BAD_NEXT_OBSERVATIONS = [
+    ("shape", np.zeros(3, np.float32), ValueError, r"next_observation.*shape"),
+    ("nan", np.array([0, NAN, 0, 0], np.float32), ValueError, r"next_observation.*nan"),
+    ("strings", np.array(["a", "b", "c", "d"]), TypeError, r"next_observation"),
+    ("batch", np.zeros((2, 4), np.float32), ValueError, r"next_observation.*shape"),
+]
+
+
+@pytest.mark.parametrize("observation, error, match", [c[1:] for c in BAD_NEXT_OBSERVATIONS],
+                         ids=[c[0] for c in BAD_NEXT_OBSERVATIONS])
+def test_a_bad_next_observation_is_refused_before_the_step_changes_anything(
+        trained, observation, error, match):
+    batch = random_batch(seed=11)
+    assert_refused_unchanged(
+        trained, lambda _: trained.train_step(batch, next_observation=observation), error, match)
+
+
+def test_a_frame_agent_folds_the_same_action_as_its_act_call():
+    # The Nature network on uint8 frame stacks (Config.atari()'s, small frames would not fit
+    # its convolutions): the folded action equals the compiled act call after the step.
+    agent = nh.Agent(Config.atari(), (4, 84, 84), 6, obs_dtype=np.uint8)
+    rng = np.random.default_rng(0)
+    frames_batch = Batch(
+        obs=rng.integers(0, 256, (8, 4, 84, 84), dtype=np.uint8),
+        actions=rng.integers(0, 6, 8), rewards=rng.normal(size=8).astype(np.float32),
+        next_obs=rng.integers(0, 256, (8, 4, 84, 84), dtype=np.uint8),
+        dones=np.zeros(8, np.float32), weights=np.ones(8, np.float32), indices=np.arange(8))
+    for observation in rng.integers(0, 256, (5, 4, 84, 84), dtype=np.uint8):
+        agent.train_step(frames_batch, next_observation=observation)
+        assert agent._next_action[1] == int(agent.greedy_actions(observation[None])[0])
