@@ -13,16 +13,10 @@ timers, and the steady state is measured from the first gradient step to the
 last:
 
 * agent steps per second;
-* the share of wall time inside the compiled train step (``Agent.train_step``: since issue
-  17 it also computes the next action with one env, see below);
+* the share of wall time inside the compiled train step (``Agent.train_step``);
 * the share spent in ``Agent.act`` (or ``Agent.act_batch`` for all games at once when
   ``num_envs > 1``) and the rest (environment, replay ``add``/``sample``/
   ``update_priorities``, bookkeeping).
-
-With one env the training loop passes the next observation to ``train_step``, which computes
-that action in the same compiled call (after the update and the new noise); the next
-``act`` returns it.  So one act in ``train_frequency`` costs nothing in ``act`` and its cost
-is inside the train step's: the script counts those calls.
 
 Each ``--num-envs`` value is one run: 1 is one gymnasium env with the wrappers of
 ``make_atari_env``; more are games side by side in ale-py's ``AtariVectorEnv``.
@@ -181,7 +175,6 @@ def measure(steps: int, learning_starts: int, num_envs: int) -> dict:
 
     timings = {"train_step": [], "act": [], "act_batch": []}
     originals = {name: getattr(Agent, name) for name in timings}
-    acting_train_steps = []  # start times of train steps that also computed the next action
 
     def timed(name):
         original = originals[name]
@@ -190,8 +183,6 @@ def measure(steps: int, learning_starts: int, num_envs: int) -> dict:
             start = time.perf_counter()
             result = original(self, *a, **k)
             timings[name].append((start, time.perf_counter()))
-            if name == "train_step" and (a[1:] or [k.get("next_observation")])[0] is not None:
-                acting_train_steps.append(start)
             return result
 
         return wrapper
@@ -222,7 +213,6 @@ def measure(steps: int, learning_starts: int, num_envs: int) -> dict:
         "num_envs": num_envs, "batch_size": config.batch_size,
         "train_frequency": config.train_frequency, "agent_steps": len(acting) * num_envs,
         "updates": len(updates),
-        "updates_that_acted": int(sum(first <= start for start in acting_train_steps)),
         "steps_per_s": len(acting) * num_envs / wall,
         "train_ms": 1e3 * float(np.mean(updates[:, 1] - updates[:, 0])),
         "train_share": train_share, "act_ms": 1e3 * float(np.mean(acting[:, 1] - acting[:, 0])),
@@ -235,8 +225,7 @@ def report(run: dict) -> None:
     num_envs = run["num_envs"]
     print(f"[{run['code']}] UpNDown, Config.atari(num_envs={num_envs}): batch "
           f"{run['batch_size']}, one update every {run['train_frequency']} agent steps, "
-          f"{run['agent_steps']} agent steps and {run['updates']} updates timed "
-          f"({run['updates_that_acted']} of them also computed the next action)")
+          f"{run['agent_steps']} agent steps and {run['updates']} updates timed")
     print(f"  agent steps per second: {run['steps_per_s']:.1f}   (frames per second: "
           f"{4 * run['steps_per_s']:.0f})")
     print(f"  train step: {run['train_ms']:.1f} ms each, {100 * run['train_share']:.1f} % of "

@@ -7,10 +7,7 @@ How the paper's pieces fit (Fortunato et al. 2018, Algorithm 1, with Double DQN)
 * **Acting** is greedy on the *noisy* Q-values of the online network, with no
   ε (§3.1): the noise in the weights is the exploration.  Acting runs through a
   compiled ``tf.function`` (one observation in, one action out), never
-  ``model.predict``, which rebuilds a data pipeline on every call.  A train step
-  given the next observation runs that same act in its own compiled call, after
-  the update and the new noise, and the next ``act`` returns the result (one
-  act in ``train_frequency`` in the training loop).
+  ``model.predict``, which rebuilds a data pipeline on every call.
 * **Noise schedule.** A noise sample is held fixed between optimisation steps
   and redrawn after each one, in the online *and* the target network, each
   from its own generator (Algorithm 1 draws ε for the online network and ε'
@@ -332,14 +329,10 @@ class Agent:
         self._greedy_actions = tf.function(
             self._greedy_actions_graph, jit_compile=True
         ).get_concrete_function(obs_spec)
-        self._batch_specs = (
+        self._train_step = tf.function(self._train_step_graph).get_concrete_function(
             obs_spec, tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.float32),
             obs_spec, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((None,), tf.float32),
         )
-        self._train_step = tf.function(self._train_step_graph).get_concrete_function(
-            *self._batch_specs)
-        self._train_step_acting = None  # traced on first use (train_step with next_observation)
-        self._next_action = None  # (observation, greedy action) from the last train_step
         self._reset_noise = tf.function(self._reset_noise_graph).get_concrete_function()
         self._soft_update = tf.function(self._soft_update_graph).get_concrete_function(
             tf.TensorSpec((), tf.float32))
@@ -456,11 +449,8 @@ class Agent:
         ε-greedy with ε = epsilon(step) when the network is not noisy."""
         step = _check_step(step)
         observation = self._observations(observation, "observation", batched=False)
-        ready, self._next_action = self._next_action, None  # computed by train_step: used once
         if not self.config.noisy and self.rng.random() < self.epsilon(step):
             return int(self.rng.integers(self.n_actions))
-        if ready is not None and np.array_equal(ready[0], observation):
-            return ready[1]  # the same XLA program on the same state and observation
         return int(self._greedy_actions(tf.convert_to_tensor(observation[None])).numpy()[0])
 
     def act_batch(self, observations, step: int = 0) -> np.ndarray:
@@ -487,7 +477,6 @@ class Agent:
 
     def reset_noise(self) -> None:
         """Draw new noise in the online and the target network (each from its own generator)."""
-        self._next_action = None
         if self.noisy_online:
             self._reset_noise()
 
@@ -501,13 +490,11 @@ class Agent:
         try:
             yield
         finally:
-            self._next_action = None
             for variable, value in zip(self.online.non_trainable_variables, saved):
                 variable.assign(value)
 
     def remove_noise(self) -> None:
         """Zero the online network's noise: it then acts with μ only (evaluation)."""
-        self._next_action = None
         for layer in self.noisy_online:
             layer.remove_noise()
 
@@ -535,15 +522,7 @@ class Agent:
             self._redraw_noise()  # new noise for the next steps, in both networks (Algorithm 1)
         return loss, tf.abs(td_errors)
 
-    def _train_step_and_act_graph(self, obs, actions, rewards, next_obs, dones, weights,
-                                  observation):
-        loss, abs_td = self._train_step_graph(obs, actions, rewards, next_obs, dones, weights)
-        # The next action, on the updated weights and the new noise (tf.function runs the
-        # reads of a variable after the writes before them), by the XLA program that act
-        # calls: the same action, bit for bit, one call fewer per gradient step.
-        return loss, abs_td, self._greedy_actions(observation)
-
-    def train_step(self, batch, next_observation=None):
+    def train_step(self, batch):
         """One gradient step on a replay ``Batch``; returns ``(loss, |δ|)`` as numpy.
 
         Afterwards the noise of both networks is redrawn (``config.noise_resample == "step"``,
@@ -553,30 +532,9 @@ class Agent:
         The batch is checked first, in numpy: observations of the right shape (finite, for
         float dtypes), integer actions in [0, n_actions), finite rewards, dones 0 or 1, finite
         weights >= 0, one batch size.  A bad field raises naming it (``batch.rewards``...)
-        before the noise, the weights or Adam's state change.
-
-        ``next_observation`` (optional, checked like :meth:`act`'s): the observation the
-        next :meth:`act` will see.  The same compiled call then also computes its greedy
-        action, after the update and the new noise, and the next ``act`` on an equal
-        observation returns it without calling the network again (the training loop does
-        this: one act in ``train_frequency`` is folded into the train step).  Any other
-        change of the online network first (:meth:`reset_noise`, :meth:`remove_noise`,
-        :meth:`load`, the end of :meth:`keep_noise`) drops it."""
+        before the noise, the weights or Adam's state change."""
         tensors = [tf.convert_to_tensor(value) for value in self._check_batch(batch)]
-        if next_observation is None:
-            self._next_action = None
-            loss, abs_td = self._train_step(*tensors)
-        else:
-            observation = self._observations(next_observation, "next_observation",
-                                             batched=False).copy()
-            if self._train_step_acting is None:
-                self._train_step_acting = tf.function(
-                    self._train_step_and_act_graph
-                ).get_concrete_function(*self._batch_specs, self._batch_specs[0])
-            self._next_action = None
-            loss, abs_td, action = self._train_step_acting(
-                *tensors, tf.convert_to_tensor(observation[None]))
-            self._next_action = (observation, int(action.numpy()[0]))
+        loss, abs_td = self._train_step(*tensors)
         self.train_steps += 1
         return float(loss), abs_td.numpy()
 
@@ -730,7 +688,6 @@ class Agent:
                 for key, v in self._noise_variables().items()})
             updates += [(variable, noise[key])
                         for key, variable in self._noise_variables().items()]
-        self._next_action = None
         self._assign_all(updates)
         if not weights_only:
             self.train_steps = state["train_steps"]

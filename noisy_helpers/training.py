@@ -10,9 +10,7 @@ Taught in ``notebooks/04_noisy_double_dqn.ipynb``.
 3. every ``train_frequency`` steps after ``learning_starts``: sample a batch
    (β annealed linearly from ``beta_start`` to ``beta_end`` over the run), one
    compiled gradient step, new priorities from |δ|; the agent then redraws the
-   noise of both networks (with one env the same compiled call also computes the
-   action for the next observation, with the new weights and noise:
-   :meth:`Agent.train_step`'s ``next_observation``).  Before learning starts the noise is redrawn on the
+   noise of both networks.  Before learning starts the noise is redrawn on the
    same rhythm, so that the replay is filled by many noisy policies, not one.
    (With ``noise_resample="episode"`` the noise is redrawn only when an episode
    starts, and ``stop_at_return`` ends the run at the first episode reaching it;
@@ -732,16 +730,13 @@ class _Loop:
         _save_checkpoint(self.out / run_folder.SNAPSHOTS / f"step_{self.step}", self.agent,
                          self.state(), selection=run_folder.selection_for("last", self.step, None))
 
-    def after_step(self, next_observation=None) -> None:
-        """The periodic work that follows every agent step (``step`` is already counted).
-        ``next_observation``: the observation the next act will see (one env), so that a
-        train step computes that action too, in the same compiled call."""
+    def after_step(self) -> None:
+        """The periodic work that follows every agent step (``step`` is already counted)."""
         config, agent, buffer, step = self.config, self.agent, self.buffer, self.step
         if step % config.train_frequency == 0:
             if step > self.learning_from and len(buffer) >= config.batch_size:
                 batch = buffer.sample(config.batch_size, self.beta(step))
-                # Also redraws the noise, and acts on next_observation with the new weights.
-                loss, abs_td = agent.train_step(batch, next_observation)
+                loss, abs_td = agent.train_step(batch)  # also redraws the noise
                 buffer.update_priorities(batch.indices, abs_td)
                 self.loss_sum += loss
                 self.loss_count += 1
@@ -813,7 +808,7 @@ class _Loop:
                                      info.get("game_score", math.nan))
                     obs, _ = env.reset()
                     episode_return, episode_length = 0.0, 0
-                self.after_step(obs)
+                self.after_step()
                 stops.allow()  # a stop lands here, between whole steps
                 stops.defer()
 

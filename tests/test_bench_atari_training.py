@@ -72,7 +72,7 @@ def test_the_baseline_package_is_the_committed_one(tmp_path):
 @needs_git
 def test_a_tiny_comparison_runs_each_code_in_its_own_process(tmp_path):
     # 16 timed agent steps against HEAD's package: two fresh processes, each importing the
-    # package it was meant for; this checkout folds one act in 4 into the train step.
+    # package it was meant for.
     out = tmp_path / "runs.json"
     assert bench.main(["--steps", "16", "--learning-starts", "64", "--rounds", "1",
                        "--num-envs", "1", "--baseline", HEAD[:7], "--out", str(out)]) == 0
@@ -80,6 +80,5 @@ def test_a_tiny_comparison_runs_each_code_in_its_own_process(tmp_path):
     assert [run["code"] for run in runs] == [f"baseline {HEAD[:7]}", "this checkout"]
     assert not Path(runs[0]["package"]).is_relative_to(ROOT)
     assert Path(runs[1]["package"]) == ROOT / "noisy_helpers"
-    current = runs[1]
-    assert current["updates_that_acted"] == current["updates"] >= 2
-    assert 0 < current["rest_share"] < 1 and current["agent_steps"] >= 8
+    for run in runs:
+        assert run["updates"] >= 2 and run["agent_steps"] >= 8 and 0 < run["rest_share"] < 1

@@ -86,23 +86,6 @@ def test_other_seed_gives_another_run(small_run, tmp_path):
     assert other.metrics_path.read_text() != small_run.metrics_path.read_text()
 
 
-def test_the_act_folded_into_the_train_step_changes_no_step_of_a_run(small_run, tmp_path,
-                                                                     monkeypatch):
-    # The loop hands train_step the next observation, whose action the step computes in the
-    # same compiled call (one act in train_frequency).  A run where every action comes from
-    # act's own call is the same run, step for step.
-    original, folded = nh.Agent.train_step, []
-
-    def unfolded(self, batch, next_observation=None):
-        folded.append(next_observation is not None)
-        return original(self, batch)
-
-    monkeypatch.setattr(nh.Agent, "train_step", unfolded)
-    again = nh.train(small(), "CartPole-v1", out=tmp_path, progress=False, tensorboard=False)
-    assert folded and all(folded)  # the loop offered every step's next observation
-    assert again.metrics_path.read_text() == small_run.metrics_path.read_text()
-
-
 def test_truncation_is_stored_as_not_done():
     # Every episode ends by truncation after 8 steps: the last transitions must keep
     # bootstrapping (done = 0), while a terminated CartPole episode stores done = 1.
@@ -132,11 +115,11 @@ def test_interrupt_saves_a_checkpoint_that_resume_continues(tmp_path, monkeypatc
     calls = {"n": 0}
     original = nh.Agent.train_step
 
-    def interrupted(self, batch, next_observation=None):
+    def interrupted(self, batch):
         calls["n"] += 1
         if calls["n"] == 50:
             raise KeyboardInterrupt
-        return original(self, batch, next_observation)
+        return original(self, batch)
 
     monkeypatch.setattr(nh.Agent, "train_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
