@@ -56,7 +56,8 @@ fresh-folder: $(STAMP)
 	CI=true PYTHON=$(BIN)/python bash tools/fresh_folder.sh
 
 # Speed against the original notebook: replay (sum tree) and the training step; Atari: bytes
-# per transition of the frame replay, and the training loop's throughput.
+# per transition of the frame replay, and the training loop's throughput (against the code of
+# f6dd260, taken from git history: needs a clone).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_training.py

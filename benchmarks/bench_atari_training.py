@@ -125,8 +125,8 @@ def compare(args, codes: dict) -> list:
     names = list(codes)
     for num_envs in args.num_envs:
         per_code = {name: [] for name in names}
-        # Not counted: the first run of a session of this script was the slowest here (8-14 %
-        # below the runs after it, whichever code it ran), so one run warms the machine first.
+        # Not counted: in the two runs of this script before it had a warm-up, the first
+        # measurement was 7-11 % below the median of the same code's later ones.
         report(dict(worker(codes[names[-1]], args, num_envs), code=f"{names[-1]}, warm-up, "
                     f"not counted"))
         for round_index in range(args.rounds):
