@@ -71,8 +71,8 @@ def test_the_baseline_package_is_the_committed_one(tmp_path):
 
 @needs_git
 def test_a_tiny_comparison_runs_each_code_in_its_own_process(tmp_path):
-    # 16 timed agent steps against HEAD's package: two fresh processes, each importing the
-    # package it was meant for.
+    # 16 timed agent steps against HEAD's package: three fresh processes (the warm-up, then
+    # one round of both), each importing the package it was meant for.
     out = tmp_path / "runs.json"
     assert bench.main(["--steps", "16", "--learning-starts", "64", "--rounds", "1",
                        "--num-envs", "1", "--baseline", HEAD[:7], "--out", str(out)]) == 0
