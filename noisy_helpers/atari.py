@@ -5,9 +5,9 @@ Taught in ``notebooks/05_atari_upndown.ipynb``.
 ``make_atari_env("ALE/UpNDown-v5")`` stacks these wrappers, innermost first
 (Mnih et al. 2015, Methods; Machado et al. 2018 for sticky actions):
 
-1. ``gym.make(env_id, frameskip=1, repeat_action_probability=sticky_actions)``: the
-   raw 210×160 RGB game; the frame skip is done by the next wrapper, so the
-   emulator must not skip frames itself.
+1. ``gym.make(env_id, frameskip=1, repeat_action_probability=sticky_actions,
+   obs_type="grayscale")``: the raw 210×160 game; the frame skip is done by the
+   next wrapper, so the emulator must not skip frames itself.
 2. ``AtariPreprocessing``: up to ``noop_max`` no-op actions at reset (random start
    states), frame skip 4 with the max over the last two frames (Atari sprites
    flicker: some are drawn only every other frame), 84×84 grayscale, uint8.
@@ -171,8 +171,11 @@ def make_atari_env(
     gym.register_envs(ale_py)
     ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on stderr
     try:
+        # obs_type="grayscale": the emulator's own observation of each frame is thrown away
+        # (AtariPreprocessing reads the screen itself), and a grayscale copy is a third the
+        # size of an RGB one.  Videos render in colour either way.
         env = gym.make(env_id, frameskip=1, repeat_action_probability=float(sticky_actions),
-                       render_mode=render_mode)
+                       obs_type="grayscale", render_mode=render_mode)
     except gym.error.Error as error:
         raise ValueError(f"unknown environment id {env_id!r} ({error})") from None
     env = gym.wrappers.AtariPreprocessing(

@@ -45,7 +45,7 @@ from keras import ops
 
 from ._memory import check_memory
 
-__all__ = ["NoisyDense", "noisy_layers", "reset_noise", "remove_noise"]
+__all__ = ["NoisyDense", "noisy_layers", "reset_noise", "remove_noise", "mean_abs_sigma_and_mu"]
 
 #: The paper's σ for independent noise (§3.2).
 INDEPENDENT_SIGMA = 0.017
@@ -294,6 +294,27 @@ def noisy_layers(model):
             found.append(layer)
         stack[0:0] = list(getattr(layer, "layers", []))
     return found
+
+
+def mean_abs_sigma_and_mu(layer):
+    """``(mean |σ|, mean |μ|)`` of a built :class:`NoisyDense`, each over its weights and
+    biases together (``kernel_sigma`` with ``bias_sigma``, ``kernel_mu`` with ``bias_mu``), as
+    float32 scalar tensors: the ``sigma/<layer>`` and ``mu/<layer>`` columns of ``metrics.csv``.
+
+    |σ|, not σ: a trained σ may turn negative, and only its size matters (ε is symmetric).
+    Pure tensor ops, so that the agent runs it inside one compiled call (it is computed at the
+    end of every training episode)."""
+    if not isinstance(layer, NoisyDense):
+        raise TypeError(f"layer must be a NoisyDense, got {type(layer).__name__}")
+    if not layer.built:
+        raise ValueError(f"layer {layer.name!r} is not built yet: it has no μ or σ")
+
+    def mean_abs(kernel, bias):
+        count = math.prod(kernel.shape) + math.prod(bias.shape)
+        return (ops.sum(ops.abs(kernel)) + ops.sum(ops.abs(bias))) / count
+
+    return (mean_abs(layer.kernel_sigma, layer.bias_sigma),
+            mean_abs(layer.kernel_mu, layer.bias_mu))
 
 
 def reset_noise(model):

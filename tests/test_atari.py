@@ -162,6 +162,40 @@ def test_frame_skip_4_takes_the_max_of_the_last_two_frames_then_resizes_to_84():
     assert pooling_mattered  # the last frame alone would have given another picture
 
 
+def test_the_grayscale_emulator_gives_the_same_training_stream_as_an_rgb_one():
+    # make_atari_env asks the emulator for grayscale observations (cheaper, and thrown away:
+    # AtariPreprocessing reads the screen itself).  The same wrappers on an RGB emulator give
+    # the same stacks, rewards and ends, lost lives and game overs included.
+    def rgb_env():
+        env = gym.wrappers.AtariPreprocessing(raw_env(), noop_max=30, frame_skip=4,
+                                              terminal_on_life_loss=False)
+        env = FireOnReset(EpisodicLife(GameScore(env)))
+        return gym.wrappers.FrameStackObservation(ClipReward(env), 4, padding_type="zero")
+
+    package = make_atari_env(GAME)
+    assert package.unwrapped._obs_type == "grayscale"
+    streams = []
+    for env in (package, rgb_env()):
+        actions = np.random.default_rng(1).integers(6, size=1_500)
+        obs, _ = env.reset(seed=3)
+        stream, ends = [obs], 0
+        for action in actions:
+            obs, reward, terminated, truncated, _ = env.step(int(action))
+            stream.append((obs, reward, terminated, truncated))
+            if terminated or truncated:
+                ends += 1
+                stream.append(env.reset()[0])
+        streams.append((stream, ends))
+    (ours, ends), (theirs, _) = streams
+    assert ends >= 2  # lives were lost: the stream crossed episode ends
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        if isinstance(a, tuple):
+            assert np.array_equal(a[0], b[0]) and a[1:] == b[1:]
+        else:
+            assert np.array_equal(a, b)
+
+
 def test_sticky_actions_are_an_option_off_by_default():
     assert make_atari_env(GAME).unwrapped.ale.getFloat("repeat_action_probability") == 0.0
     sticky = make_atari_env(GAME, sticky_actions=0.25)

@@ -292,3 +292,26 @@ def test_bad_input_shape_to_build_raises_before_any_weight_exists(shape, error, 
     with pytest.raises(error, match=match):
         layer.build(shape)
     assert not layer.built and layer.weights == []
+
+
+# ------------------------------------------------------------- mean |σ| and mean |μ|
+def test_mean_abs_sigma_and_mu_by_hand_averages_weights_and_biases_together():
+    layer = nh.NoisyDense(2, seed=0)
+    layer.build((None, 2))
+    layer.kernel_sigma.assign(np.array([[1, -2], [3, -4]], np.float32))
+    layer.bias_sigma.assign(np.array([-1, 1], np.float32))  # |σ|: (1+2+3+4+1+1)/6 = 2
+    layer.kernel_mu.assign(np.array([[0.5, 0.5], [-0.5, 0.5]], np.float32))
+    layer.bias_mu.assign(np.array([2, -4], np.float32))  # |μ|: (4 × 0.5 + 2 + 4)/6 = 4/3
+    sigma, mu = nh.noisy_dense.mean_abs_sigma_and_mu(layer)
+    assert float(sigma) == 2.0
+    assert float(mu) == pytest.approx(4 / 3, rel=1e-7)
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (keras.layers.Dense(3), TypeError, "layer must be a NoisyDense, got Dense"),
+    ("hidden_1", TypeError, "layer must be a NoisyDense, got str"),
+    (nh.NoisyDense(3), ValueError, "is not built yet"),
+])
+def test_mean_abs_sigma_and_mu_refuses_what_is_not_a_built_noisy_layer(bad, error, match):
+    with pytest.raises(error, match=match):
+        nh.noisy_dense.mean_abs_sigma_and_mu(bad)

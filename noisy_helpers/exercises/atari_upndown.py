@@ -158,16 +158,14 @@ def _ratio_test_layers():
 
 
 def _package_ratio(layer) -> float:
-    """mean |μ| / mean |σ| of ``layer`` as the package writes it: ``mu/<layer>`` over
-    ``sigma/<layer>`` of :meth:`Agent.noise_statistics` (weights and biases together), the ratio
-    that :func:`noisy_helpers.exploration.signal_to_noise` and notebooks 05 and 06 plot."""
-    from types import SimpleNamespace
+    """mean |μ| / mean |σ| of ``layer`` as the package computes it: ``mu/<layer>`` over
+    ``sigma/<layer>`` of :meth:`Agent.noise_statistics` (weights and biases together, by
+    :func:`noisy_helpers.noisy_dense.mean_abs_sigma_and_mu`), the ratio that
+    :func:`noisy_helpers.exploration.signal_to_noise` and notebooks 05 and 06 plot."""
+    from ..noisy_dense import mean_abs_sigma_and_mu
 
-    from ..agent import Agent
-
-    # noise_statistics reads nothing of the agent but its noisy layers.
-    stats = Agent.noise_statistics(SimpleNamespace(noisy_online=[layer]))
-    return stats[f"mu/{layer.name}"] / stats[f"sigma/{layer.name}"]
+    sigma, mu = mean_abs_sigma_and_mu(layer)
+    return float(mu) / float(sigma)
 
 
 def _ratio_slips(layer) -> dict:
