@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
 import os
 import sys
@@ -302,6 +303,26 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def parse_changes(items, fields) -> dict:
+    """``--set FIELD=VALUE`` items as ``{field: value}``.  A value is read as a Python literal
+    (``1e-6``, ``True``, ``(64, 64)``, ``'episode'``) and otherwise kept as the bare string, so
+    that ``noise_resample=episode`` works too; a malformed item or an unknown field raises
+    ``ValueError`` naming it."""
+    changes = {}
+    for item in items:
+        field, equals, text = item.partition("=")
+        field = field.strip()
+        if not equals or not field or not text.strip():
+            raise ValueError(f"--set must be FIELD=VALUE, got {item!r}")
+        if field not in fields:
+            raise ValueError(f"--set: Config has no field {field!r} (in {item!r})")
+        try:
+            changes[field] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            changes[field] = text.strip()
+    return changes
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="held-out",
@@ -313,7 +334,8 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_cartpole")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="change one Config field of ours (repeatable)")
+                        help="change one Config field of ours (repeatable); VALUE is a Python "
+                             "literal (1e-6, True, (64, 64)) or a bare word (episode)")
     args = parser.parse_args(argv)
     from noisy_helpers import Config
 
@@ -324,9 +346,12 @@ def main(argv=None) -> None:
     agents = [a for a in args.agents.split(",") if a]
     if not set(agents) <= {"ours", "sb3"}:
         parser.error(f"--agents must name ours and/or sb3, got {args.agents!r}")
-    changes = {f: ast.literal_eval(v) for f, _, v in (s.partition("=") for s in args.set)}
-    config = Config(total_steps=TOTAL_STEPS, eval_period=EVAL_PERIOD,
-                    eval_episodes=EVAL_EPISODES, **changes)
+    try:
+        changes = parse_changes(args.set, {field.name for field in dataclasses.fields(Config)})
+        config = Config(total_steps=TOTAL_STEPS, eval_period=EVAL_PERIOD,
+                        eval_episodes=EVAL_EPISODES, **changes)
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
     tag = "ours" + "".join(f"_{k}={v}" for k, v in sorted(changes.items()))
     jobs = []
     for agent in agents:

@@ -50,3 +50,35 @@ def test_the_cli_refuses_a_bad_seed_set_before_running_anything(tmp_path, capsys
         bench_cartpole.main(["--seeds", "held-out-9", "--out", str(tmp_path / "out")])
     assert "--seeds must be one of" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_set_reads_literals_and_keeps_a_bare_word_as_a_string():
+    fields = {"noise_resample", "learning_rate_end", "hidden_sizes", "noisy_hidden"}
+    changes = bench_cartpole.parse_changes(
+        ["noise_resample=episode", "learning_rate_end=1e-6", "hidden_sizes=(64, 64)",
+         "noisy_hidden=True"], fields)
+    assert changes == {"noise_resample": "episode", "learning_rate_end": 1e-6,
+                       "hidden_sizes": (64, 64), "noisy_hidden": True}
+    assert bench_cartpole.parse_changes(["noise_resample='episode'"], fields) == {
+        "noise_resample": "episode"}
+
+
+@pytest.mark.parametrize("item, message", [
+    ("learning_rate", "--set must be FIELD=VALUE, got 'learning_rate'"),
+    ("=1e-3", "--set must be FIELD=VALUE, got '=1e-3'"),
+    ("learning_rate=", "--set must be FIELD=VALUE, got 'learning_rate='"),
+    ("no_such_field=1", "--set: Config has no field 'no_such_field'"),
+    ("noise_resample=sometimes", "noise_resample"),
+    ("learning_rate=fast", "learning_rate"),
+])
+def test_a_bad_set_is_one_clear_line_before_anything_runs(item, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        bench_cartpole.main(["--agents", "ours", "--seeds", "0", "--out", str(out),
+                             "--set", item])
+    assert exit_info.value.code == 2
+    printed = capsys.readouterr().err
+    assert "Traceback" not in printed
+    error = printed.strip().splitlines()[-1]
+    assert ": error: " in error and message in error, error
+    assert not out.exists()
