@@ -241,12 +241,13 @@ def write(out, runs: list) -> None:
     if out is None:
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"cpu": _cpu_name(), "cores": os.cpu_count()}
+    machine = {"cpu": cpu_name(), "cores": os.cpu_count()}
     out.write_text(json.dumps({"machine": machine, "runs": runs}, indent=1) + "\n")
     print(f"wrote {out}")
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo), or "unknown"."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

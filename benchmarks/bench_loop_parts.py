@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench_atari_training import cpu_name  # the same machine record as that script's
 
 
 def numpy_noise_statistics(agent) -> dict:
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     largest = max(abs(new_stats[k] / old_stats[k] - 1) for k in old_stats)
     env_id = "ALE/UpNDown-v5"
     results = {
-        "machine": platform.processor() or platform.machine(),
+        "machine": {"cpu": cpu_name(), "cores": os.cpu_count()},
         "noise statistics": compare(agent.noise_statistics, lambda: numpy_noise_statistics(agent),
                                     args.calls, args.rounds),
         "env step": compare(stepper(nh.make_atari_env(env_id), 0),

@@ -46,6 +46,7 @@ def test_a_tiny_run_prints_both_pieces_and_writes_their_figures(tmp_path, capsys
     printed = capsys.readouterr().out
     assert "noise statistics" in printed and "env step" in printed
     figures = json.loads(out.read_text())
+    assert figures["machine"]["cpu"] and figures["machine"]["cores"] >= 1  # which machine
     for piece in ("noise statistics", "env step"):
         assert len(figures[piece]["ratios"]) == 2
         assert all(ratio > 0 for ratio in figures[piece]["ratios"])
