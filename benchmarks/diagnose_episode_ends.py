@@ -28,7 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FIRST_SEED = 12345
-ENDS = ("500 steps", "cart off the track", "pole down", "cart off and pole down")
+ENDS = ("500 steps", "cart off the track", "pole down", "cart off and pole down",
+        "terminated otherwise")  # the last: not CartPole-v1's rules (another env_kwargs)
 
 
 def how_it_ended(obs, terminated: bool, x_limit: float, angle_limit: float) -> str:
@@ -40,7 +41,7 @@ def how_it_ended(obs, terminated: bool, x_limit: float, angle_limit: float) -> s
         return ENDS[3]
     if off:
         return ENDS[1]
-    return ENDS[2] if down else "terminated otherwise"
+    return ENDS[2] if down else ENDS[4]
 
 
 def play(agent, episodes: int, env_kwargs=None) -> list:

@@ -23,6 +23,7 @@ X, ANGLE = 2.4, 12 * 2 * np.pi / 360  # CartPole-v1's limits
     ((1.7, 0, -0.22, 0), True, "pole down"),
     ((2.45, 0, 0.25, 0), True, "cart off and pole down"),
     ((2.5, 0, 0.3, 0), False, "500 steps"),  # truncated at the limit: not a failure
+    ((0.5, 0, 0.1, 0), True, "terminated otherwise"),  # within both limits
 ])
 def test_how_an_episode_ended_by_hand(obs, terminated, expected):
     assert ends.how_it_ended(np.array(obs), terminated, X, ANGLE) == expected
