@@ -76,6 +76,25 @@ def flip_share(agent, states: np.ndarray, size: float, rng) -> float:
     return float(np.mean(shares))
 
 
+def load_cartpole_agents(parser, runs, which: str) -> list:
+    """``[(run, agent, selection, env_kwargs)]``: the ``which`` agent of every run folder (or
+    exported agent) in ``runs``, each verified and loaded before any of them plays; a run that
+    cannot be loaded, or holds an agent of another env than CartPole-v1, is ``parser.error``'s
+    one line (exit 2)."""
+    from noisy_helpers import load_agent
+
+    agents = []
+    for run in runs:
+        try:
+            agent, selection, state = load_agent(run, which)
+        except (FileNotFoundError, ValueError) as error:
+            parser.error(str(error))
+        if state["env_id"] != "CartPole-v1":
+            parser.error(f"{run} holds an agent of {state['env_id']!r}, not CartPole-v1")
+        agents.append((run, agent, selection, state["env_kwargs"]))
+    return agents
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders or exported agents")
@@ -84,18 +103,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
-    from noisy_helpers import load_agent
-
-    agents = []
-    for run in args.runs:  # every run checked and loaded before any plays
-        try:
-            agent, selection, state = load_agent(run, args.which)
-        except (FileNotFoundError, ValueError) as error:
-            parser.error(str(error))
-        if state["env_id"] != "CartPole-v1":
-            parser.error(f"{run} holds an agent of {state['env_id']!r}, not CartPole-v1")
-        agents.append((run, agent, selection, state["env_kwargs"]))
-    for run, agent, selection, env_kwargs in agents:
+    for run, agent, selection, env_kwargs in load_cartpole_agents(parser, args.runs, args.which):
         agent.remove_noise()
         states, returns = visited_states(agent, args.episodes, env_kwargs)
         q = agent.online(states, training=False).numpy()

@@ -27,6 +27,8 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from diagnose_action_gap import load_cartpole_agents  # noqa: E402  (one loader for both)
+
 FIRST_SEED = 12345
 ENDS = ("500 steps", "cart off the track", "pole down", "cart off and pole down",
         "terminated otherwise")  # the last: not CartPole-v1's rules (another env_kwargs)
@@ -72,18 +74,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
-    from noisy_helpers import load_agent
-
-    agents = []
-    for run in args.runs:  # every run checked and loaded before any plays
-        try:
-            agent, selection, state = load_agent(run, args.which)
-        except (FileNotFoundError, ValueError) as error:
-            parser.error(str(error))
-        if state["env_id"] != "CartPole-v1":
-            parser.error(f"{run} holds an agent of {state['env_id']!r}, not CartPole-v1")
-        agents.append((run, agent, selection, state["env_kwargs"]))
-    for run, agent, selection, env_kwargs in agents:
+    for run, agent, selection, env_kwargs in load_cartpole_agents(parser, args.runs, args.which):
         agent.remove_noise()
         results = play(agent, args.episodes, env_kwargs)
         counts = Counter(end for end, _, _ in results)
