@@ -7,7 +7,10 @@ How the paper's pieces fit (Fortunato et al. 2018, Algorithm 1, with Double DQN)
 * **Acting** is greedy on the *noisy* Q-values of the online network, with no
   ε (§3.1): the noise in the weights is the exploration.  Acting runs through a
   compiled ``tf.function`` (one observation in, one action out), never
-  ``model.predict``, which rebuilds a data pipeline on every call.
+  ``model.predict``, which rebuilds a data pipeline on every call.  In the
+  training loop on the Nature network (:meth:`Agent.cached_acting`) the noisy
+  layers act with their weights ``μ + σ ⊙ ε`` built once per change, not
+  from μ, σ and ε at every action.
 * **Noise schedule.** A noise sample is held fixed between optimisation steps
   and redrawn after each one, in the online *and* the target network, each
   from its own generator (Algorithm 1 draws ε for the online network and ε'
@@ -55,7 +58,9 @@ from .config import Config  # noqa: E402
 from .networks import (  # noqa: E402
     build_q_network, check_network_memory, check_obs_shape, layer_seeds, parameter_bytes,
 )
-from .noisy_dense import mean_abs_sigma_and_mu, noisy_layers  # noqa: E402
+from .noisy_dense import (  # noqa: E402
+    NoisyDense, effective_weights, mean_abs_sigma_and_mu, noisy_layers,
+)
 from .replay import linear_schedule  # noqa: E402
 from .run_folder import MANIFEST, fsync_directory, fsync_file, verify_checkpoint  # noqa: E402
 from .targets import double_dqn_targets, dqn_targets  # noqa: E402
@@ -315,6 +320,21 @@ class Agent:
         self.optimizer.build(self.online.trainable_variables)
         self.noisy_online = noisy_layers(self.online)
         self.noisy_target = noisy_layers(self.target)
+        # cached_acting: each noisy layer's effective weights μ + σ ⊙ ε, rebuilt by every
+        # method that changes the online network.  Held here, not in the Keras model, so
+        # that checkpoints do not carry them.  Only for the Nature network, whose 3136 x 512
+        # noisy layer makes reading μ and σ at every action cost more than the convolutions
+        # (benchmarks/bench_atari_training.py); the small MLP acts as it always has.
+        self._acting_weights = {}
+        if config.network == "nature" and self.noisy_online:
+            self._acting_chain = _layer_chain(self.online)
+            self._acting_weights = {
+                id(layer): (tf.Variable(kernel, trainable=False, name=f"{layer.name}_acting_w"),
+                            tf.Variable(bias, trainable=False, name=f"{layer.name}_acting_b"))
+                for layer, (kernel, bias) in zip(
+                    self.noisy_online, map(effective_weights, self.noisy_online))}
+        self._acting_depth = 0  # > 0 inside cached_acting()
+        self._acting_fresh = False  # the effective weights match the online network
         self.epsilon = linear_schedule(
             config.epsilon_start, config.epsilon_end, config.epsilon_decay_steps
         )
@@ -329,7 +349,17 @@ class Agent:
         self._greedy_actions = tf.function(
             self._greedy_actions_graph, jit_compile=True
         ).get_concrete_function(obs_spec)
-        self._train_step = tf.function(self._train_step_graph).get_concrete_function(
+        if self._acting_weights:
+            self._cached_greedy_actions = tf.function(
+                self._cached_greedy_actions_graph, jit_compile=True
+            ).get_concrete_function(obs_spec)
+            # XLA fuses μ + σ ⊙ f(ε_in) f(ε_out)ᵀ into one pass over μ and σ; plain TensorFlow
+            # writes out every 1.6M-value intermediate and took about twice as long here.  The
+            # train step and the noise reset call it inside their own (non-XLA) graphs.
+            self._refresh_acting_fused = tf.function(self._refresh_acting_graph,
+                                                     jit_compile=True)
+            self._refresh_acting = self._refresh_acting_fused.get_concrete_function()
+        self._train_step = tf.function(self._train_step_and_refresh_graph).get_concrete_function(
             obs_spec, tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.float32),
             obs_spec, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((None,), tf.float32),
         )
@@ -445,10 +475,67 @@ class Agent:
         q_values = self.online(observations, training=False)  # (batch, n_actions)
         return tf.argmax(q_values, axis=1)
 
+    def _cached_q_values_graph(self, observations):
+        # The online network layer by layer, each NoisyDense replaced by x @ w + b with its
+        # effective weights (noisy_dense.effective_weights, refreshed by _refresh_acting_graph).
+        hidden = observations
+        for layer in self._acting_chain:
+            if isinstance(layer, NoisyDense):
+                kernel, bias = self._acting_weights[id(layer)]
+                hidden = tf.matmul(tf.cast(hidden, kernel.dtype), kernel) + bias
+                if layer.activation is not None:
+                    hidden = layer.activation(hidden)
+            else:
+                hidden = layer(hidden, training=False)
+        return hidden  # (batch, n_actions)
+
+    def _cached_greedy_actions_graph(self, observations):
+        return tf.argmax(self._cached_q_values_graph(observations), axis=1)
+
+    def _refresh_acting_graph(self):
+        for layer in self.noisy_online:
+            kernel, bias = self._acting_weights[id(layer)]
+            new_kernel, new_bias = effective_weights(layer)
+            kernel.assign(new_kernel)
+            bias.assign(new_bias)
+        return tf.constant(0)
+
+    @contextlib.contextmanager
+    def cached_acting(self):
+        """Inside the block, acting (:meth:`act`, :meth:`act_batch`, :meth:`greedy_actions`)
+        on the Nature network uses each noisy layer's effective weights ``w = μ + σ ⊙ ε``
+        (:func:`~noisy_helpers.noisy_dense.effective_weights`), built once per change instead
+        of from μ, σ and ε at every action: one 3136 x 512 matrix to read per action instead of
+        two.  The actions are those of the online network with its current noise; the
+        Q-values differ from it by float rounding only.
+
+        The training loop acts inside this block.  Every method of the agent that changes the
+        online network rebuilds the weights or marks them for rebuilding (the train step and
+        :meth:`reset_noise` inside their compiled calls; :meth:`remove_noise`,
+        :meth:`keep_noise` and :meth:`load` on the next action), and so does entering the
+        block.  Code that assigns the online network's variables itself, inside the block,
+        must leave the block first.  Outside it, and for the MLP, acting reads the network as
+        it is."""
+        self._acting_depth += 1
+        self._acting_fresh = False  # the network may have changed while outside the block
+        try:
+            yield
+        finally:
+            self._acting_depth -= 1
+
+    def _act_on(self, observations):
+        """Greedy actions (a tensor) for a checked batch of observations (a tensor)."""
+        if self._acting_depth and self._acting_weights:
+            if not self._acting_fresh:
+                self._refresh_acting()
+                self._acting_fresh = True
+            return self._cached_greedy_actions(observations)
+        return self._greedy_actions(observations)
+
     def greedy_actions(self, observations) -> np.ndarray:
         """argmax_a Q_online(s, a) for a batch of observations, with the current noise."""
         observations = self._observations(observations, "observations", batched=True)
-        return self._greedy_actions(tf.convert_to_tensor(observations)).numpy()
+        return self._act_on(tf.convert_to_tensor(observations)).numpy()
 
     def act(self, observation, step: int = 0) -> int:
         """The action for one observation: greedy on the noisy Q (NoisyNet, no ε), or
@@ -457,7 +544,7 @@ class Agent:
         observation = self._observations(observation, "observation", batched=False)
         if not self.config.noisy and self.rng.random() < self.epsilon(step):
             return int(self.rng.integers(self.n_actions))
-        return int(self._greedy_actions(tf.convert_to_tensor(observation[None])).numpy()[0])
+        return int(self._act_on(tf.convert_to_tensor(observation[None])).numpy()[0])
 
     def act_batch(self, observations, step: int = 0) -> np.ndarray:
         """Actions for a batch of observations, one per environment (vectorised envs):
@@ -479,12 +566,15 @@ class Agent:
 
     def _reset_noise_graph(self):
         self._redraw_noise()
+        if self._acting_weights:
+            self._refresh_acting_fused()  # cached_acting's weights, with the new noise
         return tf.constant(0)
 
     def reset_noise(self) -> None:
         """Draw new noise in the online and the target network (each from its own generator)."""
         if self.noisy_online:
             self._reset_noise()
+            self._acting_fresh = True
 
     @contextlib.contextmanager
     def keep_noise(self):
@@ -498,11 +588,13 @@ class Agent:
         finally:
             for variable, value in zip(self.online.non_trainable_variables, saved):
                 variable.assign(value)
+            self._acting_fresh = False
 
     def remove_noise(self) -> None:
         """Zero the online network's noise: it then acts with μ only (evaluation)."""
         for layer in self.noisy_online:
             layer.remove_noise()
+        self._acting_fresh = False
 
     # ----------------------------------------------------------- learning
     def _train_step_graph(self, obs, actions, rewards, next_obs, dones, weights):
@@ -528,6 +620,12 @@ class Agent:
             self._redraw_noise()  # new noise for the next steps, in both networks (Algorithm 1)
         return loss, tf.abs(td_errors)
 
+    def _train_step_and_refresh_graph(self, *batch):
+        loss, abs_td = self._train_step_graph(*batch)
+        if self._acting_weights:
+            self._refresh_acting_fused()  # cached_acting's weights: new μ and σ, new noise
+        return loss, abs_td
+
     def train_step(self, batch):
         """One gradient step on a replay ``Batch``; returns ``(loss, |δ|)`` as numpy.
 
@@ -541,6 +639,7 @@ class Agent:
         before the noise, the weights or Adam's state change."""
         tensors = [tf.convert_to_tensor(value) for value in self._check_batch(batch)]
         loss, abs_td = self._train_step(*tensors)
+        self._acting_fresh = True
         self.train_steps += 1
         return float(loss), abs_td.numpy()
 
@@ -697,6 +796,7 @@ class Agent:
                 for key, v in self._noise_variables().items()})
             updates += [(variable, noise[key])
                         for key, variable in self._noise_variables().items()]
+        self._acting_fresh = False  # whether or not every assignment below succeeds
         self._assign_all(updates)
         if not weights_only:
             self.train_steps = state["train_steps"]
@@ -791,6 +891,21 @@ class Agent:
             for variable, value in previous:
                 variable.assign(value)
             raise
+
+
+def _layer_chain(model) -> list:
+    """The layers of ``model`` after its input, in order, when each one takes the previous
+    one's output (as every network of ``build_q_network`` does); ``ValueError`` otherwise."""
+    layers = model.layers[1:]
+    previous = model.layers[0]
+    for layer in layers:
+        if layer.input is not previous.output:
+            raise ValueError(f"the network {model.name!r} is not a chain of layers: "
+                             f"{layer.name!r} does not take {previous.name!r}'s output")
+        previous = layer
+    if previous.output is not model.output:
+        raise ValueError(f"the network {model.name!r} does not end on its last layer")
+    return layers
 
 
 def _saved_variables(model) -> list:

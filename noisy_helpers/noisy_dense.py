@@ -33,6 +33,9 @@ computes with ``μ`` only: a deterministic greedy policy, e.g. for evaluation.
 The forward pass never builds the ``p × q`` noise matrix: with factorised
 noise ``x (σ_w ⊙ f(ε_in) f(ε_out)ᵀ) = ((x ⊙ f(ε_in)) σ_w) ⊙ f(ε_out)``,
 one more matmul of the same size as ``x μ_w`` and two cheap broadcasts.
+:func:`effective_weights` builds the weights themselves, ``μ + σ ⊙ ε``, once
+per noise sample: the training loop's acting on Atari uses them (one matrix
+to read per action instead of two; ``Agent.cached_acting``).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ from keras import ops
 
 from ._memory import check_memory
 
-__all__ = ["NoisyDense", "noisy_layers", "reset_noise", "remove_noise", "mean_abs_sigma_and_mu"]
+__all__ = ["NoisyDense", "noisy_layers", "reset_noise", "remove_noise", "mean_abs_sigma_and_mu",
+           "effective_weights"]
 
 #: The paper's σ for independent noise (§3.2).
 INDEPENDENT_SIGMA = 0.017
@@ -315,6 +319,27 @@ def mean_abs_sigma_and_mu(layer):
 
     return (mean_abs(layer.kernel_sigma, layer.bias_sigma),
             mean_abs(layer.kernel_mu, layer.bias_mu))
+
+
+def effective_weights(layer):
+    """``(w, b)`` of a built :class:`NoisyDense` with its current noise, as tensors:
+    ``w = μ_w + σ_w ⊙ ε_w`` and ``b = μ_b + σ_b ⊙ ε_b`` (Eq. 8), with
+    ``ε_w = f(ε_in) f(ε_out)ᵀ`` and ``ε_b = f(ε_out)`` for factorised noise (Eq. 10-11).
+
+    ``inputs @ w + b`` (then the activation) is the layer's output, up to float rounding; with
+    the noise removed ``w`` and ``b`` are ``μ_w`` and ``μ_b`` exactly.  Pure tensor ops, so that
+    the agent computes them inside its compiled calls."""
+    if not isinstance(layer, NoisyDense):
+        raise TypeError(f"layer must be a NoisyDense, got {type(layer).__name__}")
+    if not layer.built:
+        raise ValueError(f"layer {layer.name!r} is not built yet: it has no μ or σ")
+    if layer.factorised:
+        kernel_noise = ops.outer(layer.epsilon_in, layer.epsilon_out)
+        bias_noise = layer.epsilon_out
+    else:
+        kernel_noise, bias_noise = layer.kernel_epsilon, layer.bias_epsilon
+    return (layer.kernel_mu + layer.kernel_sigma * kernel_noise,
+            layer.bias_mu + layer.bias_sigma * bias_noise)
 
 
 def reset_noise(model):

@@ -762,7 +762,9 @@ class _Loop:
         """Run ``body`` (the loop over steps) with stops deferred to step boundaries; save a
         checkpoint on a stop (then re-raise ``KeyboardInterrupt``) and at the end."""
         config = self.config
-        with self.stops:
+        # Acting with the noisy layers' effective weights, rebuilt whenever the agent changes
+        # its online network (Agent.cached_acting; the Nature network only).
+        with self.stops, self.agent.cached_acting():
             try:
                 self.stops.defer()
                 if self.evaluation < self.step // config.eval_period:

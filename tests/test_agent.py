@@ -4,6 +4,7 @@ and checkpoints."""
 import re
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -803,3 +804,101 @@ def test_noise_statistics_change_no_weight_and_no_noise():
 
 def test_noise_statistics_of_an_agent_without_noise_are_empty():
     assert make_agent(noisy=False).noise_statistics() == {}
+
+
+# ------------------------------------------ acting with cached effective weights (Nature)
+@pytest.fixture(scope="module")
+def nature():
+    return nh.Agent(Config.atari(), (4, 84, 84), 6, np.uint8)
+
+
+def screens(count=64, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (count, 4, 84, 84), dtype=np.uint8)
+
+
+def nature_batch(size=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return Batch(obs=screens(size, seed), actions=rng.integers(0, 6, size),
+                 rewards=rng.choice([-1.0, 0.0, 1.0], size).astype(np.float32),
+                 next_obs=screens(size, seed + 1), dones=np.zeros(size, np.float32),
+                 weights=np.ones(size, np.float32), indices=np.arange(size))
+
+
+def assert_acts_as_its_network(agent, states):
+    """The cached Q-values are the online network's, as it is now, up to float rounding; the
+    actions are its greedy ones.  Returns the network's Q-values."""
+    q_network = agent.online(states, training=False).numpy()
+    np.testing.assert_array_equal(agent.greedy_actions(states), q_network.argmax(axis=1))
+    assert agent.act(states[0]) == q_network[0].argmax()
+    q_cached = agent._cached_q_values_graph(keras.ops.convert_to_tensor(states)).numpy()
+    np.testing.assert_allclose(q_cached, q_network, rtol=0, atol=1e-5)  # after acting refreshed
+    return q_network
+
+
+CHANGES = {  # every way the agent changes its online network, and what it leaves alone
+    "train_step": lambda agent, tmp: agent.train_step(nature_batch()),
+    "reset_noise": lambda agent, tmp: agent.reset_noise(),
+    "remove_noise": lambda agent, tmp: agent.remove_noise(),
+    "keep_noise, noise drawn inside": lambda agent, tmp: keep_and_redraw(agent),
+    "load": lambda agent, tmp: agent.load(tmp, weights_only=True),
+}
+
+
+def keep_and_redraw(agent):
+    agent.reset_noise()
+    with agent.keep_noise():  # drawn inside, restored on the way out: the old noise is back
+        agent.reset_noise()
+        agent.act(screens(1)[0])
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_cached_acting_follows_every_change_of_the_online_network(change, tmp_path, nature):
+    other = nh.Agent(Config.atari(seed=5), (4, 84, 84), 6, np.uint8)  # for "load"
+    other.save(tmp_path)
+    states = screens()
+    with nature.cached_acting():
+        before = assert_acts_as_its_network(nature, states)
+        CHANGES[change](nature, tmp_path)
+        after = assert_acts_as_its_network(nature, states)
+    assert np.abs(after - before).max() > 1e-4  # the change shows: a stale cache would fail
+    nature.reset_noise()  # the next case starts with noise
+
+
+def test_cached_acting_sees_what_changed_outside_the_block(nature):
+    states = screens()
+    with nature.cached_acting():
+        nature.act(states[0])
+    layer = nature.online.get_layer("q_values")  # changed directly, not by the agent
+    layer.kernel_mu.assign(layer.kernel_mu.numpy()[:, ::-1].copy())
+    with nature.cached_acting():
+        assert_acts_as_its_network(nature, states)
+
+
+def test_cached_acting_weights_stay_out_of_checkpoints(tmp_path, nature):
+    nature.save(tmp_path)
+    names = []
+    with h5py.File(tmp_path / "online.weights.h5", "r") as file:
+        file.visit(names.append)
+    assert not [name for name in names if "acting" in name]
+    assert len(nh.agent._saved_variables(nature.online)) == 18  # as before the cache existed
+
+
+def test_the_mlp_acts_on_its_network_inside_cached_acting():
+    agent = make_agent()
+    states = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+    assert agent._acting_weights == {}
+    outside = agent.greedy_actions(states)
+    with agent.cached_acting():
+        np.testing.assert_array_equal(agent.greedy_actions(states), outside)
+        layer = agent.online.get_layer("q_values")
+        layer.kernel_mu.assign(-layer.kernel_mu.numpy())  # the MLP reads its network as it is
+        q_values = agent.online(states).numpy()
+        np.testing.assert_array_equal(agent.greedy_actions(states), q_values.argmax(axis=1))
+
+
+def test_a_network_that_is_not_a_chain_is_refused_for_cached_acting():
+    inputs = keras.Input((4,))
+    left, right = keras.layers.Dense(3)(inputs), keras.layers.Dense(3)(inputs)
+    model = keras.Model(inputs, keras.layers.Add()([left, right]))
+    with pytest.raises(ValueError, match="not a chain of layers"):
+        nh.agent._layer_chain(model)

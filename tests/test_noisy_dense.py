@@ -315,3 +315,41 @@ def test_mean_abs_sigma_and_mu_by_hand_averages_weights_and_biases_together():
 def test_mean_abs_sigma_and_mu_refuses_what_is_not_a_built_noisy_layer(bad, error, match):
     with pytest.raises(error, match=match):
         nh.noisy_dense.mean_abs_sigma_and_mu(bad)
+
+
+# ------------------------------------------------------------- effective weights μ + σ ⊙ ε
+def test_effective_weights_by_hand_are_mu_plus_sigma_times_the_factorised_noise():
+    layer = nh.NoisyDense(2, seed=0)
+    layer.build((None, 2))
+    layer.kernel_mu.assign(np.array([[1, 2], [3, 4]], np.float32))
+    layer.kernel_sigma.assign(np.array([[0.5, -1], [2, 0.25]], np.float32))
+    layer.bias_mu.assign(np.array([10, 20], np.float32))
+    layer.bias_sigma.assign(np.array([1, 2], np.float32))
+    layer.epsilon_in.assign(np.array([1, -2], np.float32))  # f(ε_in), as the layer holds it
+    layer.epsilon_out.assign(np.array([2, 4], np.float32))  # f(ε_out)
+    # ε_w = f(ε_in) f(ε_out)ᵀ = [[2, 4], [-4, -8]]; ε_b = f(ε_out) = [2, 4]   (Eq. 10-11)
+    kernel, bias = nh.noisy_dense.effective_weights(layer)
+    np.testing.assert_array_equal(kernel.numpy(), [[1 + 1, 2 - 4], [3 - 8, 4 - 2]])
+    np.testing.assert_array_equal(bias.numpy(), [10 + 2, 20 + 8])
+
+
+@pytest.mark.parametrize("factorised", [True, False])
+def test_effective_weights_give_the_layer_output_and_mu_exactly_without_noise(factorised):
+    layer = built_layer(seed=7, factorised=factorised, activation="relu")
+    x = inputs()
+    kernel, bias = (t.numpy() for t in nh.noisy_dense.effective_weights(layer))
+    np.testing.assert_allclose(layer(x).numpy(), np.maximum(x @ kernel + bias, 0), atol=1e-5)
+    layer.remove_noise()
+    kernel, bias = nh.noisy_dense.effective_weights(layer)
+    np.testing.assert_array_equal(kernel.numpy(), layer.kernel_mu.numpy())
+    np.testing.assert_array_equal(bias.numpy(), layer.bias_mu.numpy())
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    (keras.layers.Dense(3), TypeError, "layer must be a NoisyDense, got Dense"),
+    (None, TypeError, "layer must be a NoisyDense, got NoneType"),
+    (nh.NoisyDense(3), ValueError, "is not built yet"),
+])
+def test_effective_weights_refuse_what_is_not_a_built_noisy_layer(bad, error, match):
+    with pytest.raises(error, match=match):
+        nh.noisy_dense.effective_weights(bad)

@@ -644,3 +644,21 @@ def test_bad_input_a_check_that_would_reach_the_next_evaluations_seeds_is_refuse
     Config(eval_episodes=10, best_check_episodes=999)  # the largest that fits the block
     with pytest.raises(ValueError, match=r"^Config\.best_check_episodes must be an int in "):
         Config(eval_episodes=10, best_check_episodes=1_000)
+
+
+def test_the_atari_loop_acts_with_cached_effective_weights(tmp_path, monkeypatch):
+    # Every action of a training run, evaluations included, is taken inside cached_acting,
+    # from weights that match the online network (the agent refreshes them on each change).
+    depths, original = [], nh.Agent._act_on
+
+    def spy(agent, observations):
+        depths.append(agent._acting_depth)
+        actions = original(agent, observations)
+        q_values = agent.online(observations, training=False).numpy()
+        assert (actions.numpy() == q_values.argmax(axis=1)).all()
+        return actions
+
+    monkeypatch.setattr(nh.Agent, "_act_on", spy)
+    nh.train(tiny_atari(total_steps=150, eval_period=150, checkpoint_period=150),
+             "ALE/UpNDown-v5", out=tmp_path / "atari", progress=False)
+    assert len(depths) >= 150 and set(depths) == {1}
