@@ -345,25 +345,30 @@ class Agent:
         # Acting is one small forward pass, so TensorFlow's per-call overhead dominates it:
         # compiled with XLA and called through its concrete function, it costs about half
         # as much as a plain tf.function call (measured on the 2-core machine that runs CI).
-        # The training step is compiled without XLA, which did not speed it up there.
         self._greedy_actions = tf.function(
             self._greedy_actions_graph, jit_compile=True
         ).get_concrete_function(obs_spec)
-        if self._acting_weights:
+        # The MLP's training step is compiled without XLA, which did not speed it up.  The
+        # Nature network's is one XLA program that also rebuilds cached_acting's weights:
+        # XLA fuses μ + σ ⊙ f(ε_in) f(ε_out)ᵀ into the pass that already updates μ and σ,
+        # where a separate rebuild would read both again (the train step then took about
+        # 2 ms more, as much as the cheaper actions saved; README, "Atari training speed").
+        # The noise reset rebuilds them in the same way.
+        fused = bool(self._acting_weights)
+        if fused:
             self._cached_greedy_actions = tf.function(
                 self._cached_greedy_actions_graph, jit_compile=True
             ).get_concrete_function(obs_spec)
-            # XLA fuses μ + σ ⊙ f(ε_in) f(ε_out)ᵀ into one pass over μ and σ; plain TensorFlow
-            # writes out every 1.6M-value intermediate and took about twice as long here.  The
-            # train step and the noise reset call it inside their own (non-XLA) graphs.
-            self._refresh_acting_fused = tf.function(self._refresh_acting_graph,
-                                                     jit_compile=True)
-            self._refresh_acting = self._refresh_acting_fused.get_concrete_function()
-        self._train_step = tf.function(self._train_step_and_refresh_graph).get_concrete_function(
+            self._refresh_acting = tf.function(
+                self._refresh_acting_graph, jit_compile=True).get_concrete_function()
+        self._train_step = tf.function(
+            self._train_step_and_refresh_graph, jit_compile=fused
+        ).get_concrete_function(
             obs_spec, tf.TensorSpec((None,), tf.int64), tf.TensorSpec((None,), tf.float32),
             obs_spec, tf.TensorSpec((None,), tf.float32), tf.TensorSpec((None,), tf.float32),
         )
-        self._reset_noise = tf.function(self._reset_noise_graph).get_concrete_function()
+        self._reset_noise = tf.function(
+            self._reset_noise_graph, jit_compile=fused).get_concrete_function()
         self._soft_update = tf.function(self._soft_update_graph).get_concrete_function(
             tf.TensorSpec((), tf.float32))
         # The σ and μ columns of metrics.csv, written at the end of every training episode: one
@@ -567,7 +572,7 @@ class Agent:
     def _reset_noise_graph(self):
         self._redraw_noise()
         if self._acting_weights:
-            self._refresh_acting_fused()  # cached_acting's weights, with the new noise
+            self._refresh_acting_graph()  # cached_acting's weights, with the new noise
         return tf.constant(0)
 
     def reset_noise(self) -> None:
@@ -623,7 +628,7 @@ class Agent:
     def _train_step_and_refresh_graph(self, *batch):
         loss, abs_td = self._train_step_graph(*batch)
         if self._acting_weights:
-            self._refresh_acting_fused()  # cached_acting's weights: new μ and σ, new noise
+            self._refresh_acting_graph()  # cached_acting's weights: new μ and σ, new noise
         return loss, abs_td
 
     def train_step(self, batch):
