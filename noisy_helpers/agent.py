@@ -323,10 +323,13 @@ class Agent:
         # cached_acting: each noisy layer's effective weights μ + σ ⊙ ε, rebuilt by every
         # method that changes the online network.  Held here, not in the Keras model, so
         # that checkpoints do not carry them.  Only for the Nature network, whose 3136 x 512
-        # noisy layer makes reading μ and σ at every action cost more than the convolutions
-        # (benchmarks/bench_atari_training.py); the small MLP acts as it always has.
+        # noisy layer makes reading μ and σ at every action cost more than the convolutions,
+        # and only with one game: four actions then share each rebuild.  With games side by
+        # side one batched action does, and the rebuild cost more than it saved
+        # (benchmarks/bench_atari_training.py; README, "Atari training speed").  The small
+        # MLP acts as it always has.
         self._acting_weights = {}
-        if config.network == "nature" and self.noisy_online:
+        if config.network == "nature" and self.noisy_online and config.num_envs == 1:
             self._acting_chain = _layer_chain(self.online)
             self._acting_weights = {
                 id(layer): (tf.Variable(kernel, trainable=False, name=f"{layer.name}_acting_w"),
@@ -348,12 +351,12 @@ class Agent:
         self._greedy_actions = tf.function(
             self._greedy_actions_graph, jit_compile=True
         ).get_concrete_function(obs_spec)
-        # The MLP's training step is compiled without XLA, which did not speed it up.  The
-        # Nature network's is one XLA program that also rebuilds cached_acting's weights:
-        # XLA fuses μ + σ ⊙ f(ε_in) f(ε_out)ᵀ into the pass that already updates μ and σ,
-        # where a separate rebuild would read both again (the train step then took about
-        # 2 ms more, as much as the cheaper actions saved; README, "Atari training speed").
-        # The noise reset rebuilds them in the same way.
+        # The training step is compiled without XLA, which alone did not speed it up.  With
+        # cached_acting's weights (the Nature network, one game) it is one XLA program that
+        # also rebuilds them, μ + σ ⊙ f(ε_in) f(ε_out)ᵀ, from the new μ, σ and noise: that
+        # added about 1 ms to the train step, where a separate XLA rebuild inside the plain
+        # step added about 2 ms, as much as the cheaper actions saved (README, "Atari
+        # training speed").  The noise reset rebuilds them in the same way.
         fused = bool(self._acting_weights)
         if fused:
             self._cached_greedy_actions = tf.function(

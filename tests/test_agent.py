@@ -897,6 +897,21 @@ def test_the_mlp_acts_on_its_network_inside_cached_acting():
         np.testing.assert_array_equal(agent.greedy_actions(states), q_values.argmax(axis=1))
 
 
+def test_games_side_by_side_act_on_the_network_and_train_without_xla():
+    agent = nh.Agent(Config.atari(num_envs=4), (4, 84, 84), 6, np.uint8)
+    assert agent._acting_weights == {}
+    assert not agent._train_step.function_def.attr["_XlaMustCompile"].b
+    states = screens(8)
+    with agent.cached_acting():
+        q_values = agent.online(states, training=False).numpy()
+        np.testing.assert_array_equal(agent.act_batch(states), q_values.argmax(axis=1))
+
+
+def test_one_game_on_the_nature_network_trains_with_xla():
+    agent = nh.Agent(Config.atari(), (4, 84, 84), 6, np.uint8)
+    assert agent._train_step.function_def.attr["_XlaMustCompile"].b
+
+
 def test_a_network_that_is_not_a_chain_is_refused_for_cached_acting():
     inputs = keras.Input((4,))
     left, right = keras.layers.Dense(3)(inputs), keras.layers.Dense(3)(inputs)
