@@ -953,3 +953,22 @@ def test_the_nature_train_step_compiled_with_xla_matches_the_plain_graph():
                              (xla_agent.target, plain_agent.target)]:
             for a, b in zip(mine.non_trainable_variables, theirs.non_trainable_variables):
                 b.assign(a)
+
+
+def test_the_xla_noise_reset_draws_standard_normal_factorised_noise():
+    """XLA's sampler gives other numbers than TensorFlow's kernel (above), so its draws are
+    checked as draws: f(ε) = sgn(ε)√|ε| inverted gives ε ~ N(0, 1), new at every reset, and
+    the target network's noise is its own."""
+    agent = nh.Agent(Config.atari(seed=11), (4, 84, 84), 6, np.uint8)
+    hidden = agent.online.get_layer("hidden_1")
+    draws = []
+    for _ in range(30):
+        agent.reset_noise()
+        scaled = hidden.epsilon_in.numpy()
+        draws.append(np.sign(scaled) * scaled ** 2)  # f⁻¹: back to ε
+    epsilon = np.concatenate(draws)  # 30 × 3136 values
+    assert abs(epsilon.mean()) < 0.02 and abs(epsilon.std() - 1) < 0.02
+    assert abs(np.mean(np.abs(epsilon) < 1) - 0.6827) < 0.01  # the normal's one-σ mass
+    assert not np.array_equal(draws[-1], draws[-2])
+    target_hidden = agent.target.get_layer("hidden_1")
+    assert np.abs(target_hidden.epsilon_in.numpy() - hidden.epsilon_in.numpy()).max() > 0.1
