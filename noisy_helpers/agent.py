@@ -8,7 +8,7 @@ How the paper's pieces fit (Fortunato et al. 2018, Algorithm 1, with Double DQN)
   ε (§3.1): the noise in the weights is the exploration.  Acting runs through a
   compiled ``tf.function`` (one observation in, one action out), never
   ``model.predict``, which rebuilds a data pipeline on every call.  In the
-  training loop on the Nature network (:meth:`Agent.cached_acting`) the noisy
+  training loop on the Nature network with one game (:meth:`Agent.cached_acting`) the noisy
   layers act with their weights ``μ + σ ⊙ ε`` built once per change, not
   from μ, σ and ε at every action.
 * **Noise schedule.** A noise sample is held fixed between optimisation steps
@@ -511,7 +511,8 @@ class Agent:
     @contextlib.contextmanager
     def cached_acting(self):
         """Inside the block, acting (:meth:`act`, :meth:`act_batch`, :meth:`greedy_actions`)
-        on the Nature network uses each noisy layer's effective weights ``w = μ + σ ⊙ ε``
+        on the Nature network with one game (``config.num_envs == 1``) uses each noisy
+        layer's effective weights ``w = μ + σ ⊙ ε``
         (:func:`~noisy_helpers.noisy_dense.effective_weights`), built once per change instead
         of from μ, σ and ε at every action: one 3136 x 512 matrix to read per action instead of
         two.  The actions are those of the online network with its current noise; the
@@ -522,8 +523,8 @@ class Agent:
         :meth:`reset_noise` inside their compiled calls; :meth:`remove_noise`,
         :meth:`keep_noise` and :meth:`load` on the next action), and so does entering the
         block.  Code that assigns the online network's variables itself, inside the block,
-        must leave the block first.  Outside it, and for the MLP, acting reads the network as
-        it is."""
+        must leave the block first.  Outside it, for the MLP and for games side by side,
+        acting reads the network as it is."""
         self._acting_depth += 1
         self._acting_fresh = False  # the network may have changed while outside the block
         try:

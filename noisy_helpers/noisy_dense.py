@@ -34,8 +34,8 @@ The forward pass never builds the ``p × q`` noise matrix: with factorised
 noise ``x (σ_w ⊙ f(ε_in) f(ε_out)ᵀ) = ((x ⊙ f(ε_in)) σ_w) ⊙ f(ε_out)``,
 one more matmul of the same size as ``x μ_w`` and two cheap broadcasts.
 :func:`effective_weights` builds the weights themselves, ``μ + σ ⊙ ε``, once
-per noise sample: the training loop's acting on Atari uses them (one matrix
-to read per action instead of two; ``Agent.cached_acting``).
+per noise sample: the training loop's acting on Atari with one game uses them
+(one matrix to read per action instead of two; ``Agent.cached_acting``).
 """
 
 from __future__ import annotations

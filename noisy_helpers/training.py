@@ -763,7 +763,7 @@ class _Loop:
         checkpoint on a stop (then re-raise ``KeyboardInterrupt``) and at the end."""
         config = self.config
         # Acting with the noisy layers' effective weights, rebuilt whenever the agent changes
-        # its online network (Agent.cached_acting; the Nature network only).
+        # its online network (Agent.cached_acting; the Nature network with one game only).
         with self.stops, self.agent.cached_acting():
             try:
                 self.stops.defer()
