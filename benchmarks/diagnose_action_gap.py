@@ -95,15 +95,23 @@ def load_cartpole_agents(parser, runs, which: str) -> list:
     return agents
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_cartpole_runs(argv, description: str, episodes: int) -> tuple:
+    """``(args, agents)`` for a script that plays CartPole run folders: the arguments ``runs``,
+    ``--which`` (best or last) and ``--episodes`` (default ``episodes``, >= 1), checked, then
+    :func:`load_cartpole_agents`.  Any bad argument is ``parser.error``'s one line (exit 2)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("runs", nargs="+", type=Path, help="run folders or exported agents")
     parser.add_argument("--which", choices=("best", "last"), default="last")
-    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--episodes", type=int, default=episodes)
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes must be >= 1, got {args.episodes}")
-    for run, agent, selection, env_kwargs in load_cartpole_agents(parser, args.runs, args.which):
+    return args, load_cartpole_agents(parser, args.runs, args.which)
+
+
+def main(argv=None) -> None:
+    args, agents = parse_cartpole_runs(argv, __doc__.splitlines()[0], episodes=5)
+    for run, agent, selection, env_kwargs in agents:
         agent.remove_noise()
         states, returns = visited_states(agent, args.episodes, env_kwargs)
         q = agent.online(states, training=False).numpy()

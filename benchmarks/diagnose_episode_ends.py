@@ -16,7 +16,6 @@ defaults tested on held-out seeds").
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections import Counter
@@ -27,7 +26,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from diagnose_action_gap import load_cartpole_agents  # noqa: E402  (one loader for both)
+from diagnose_action_gap import parse_cartpole_runs  # noqa: E402  (one loader for both)
 
 FIRST_SEED = 12345
 ENDS = ("500 steps", "cart off the track", "pole down", "cart off and pole down",
@@ -67,14 +66,8 @@ def play(agent, episodes: int, env_kwargs=None) -> list:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="run folders or exported agents")
-    parser.add_argument("--which", choices=("best", "last"), default="last")
-    parser.add_argument("--episodes", type=int, default=20)
-    args = parser.parse_args(argv)
-    if args.episodes < 1:
-        parser.error(f"--episodes must be >= 1, got {args.episodes}")
-    for run, agent, selection, env_kwargs in load_cartpole_agents(parser, args.runs, args.which):
+    args, agents = parse_cartpole_runs(argv, __doc__.splitlines()[0], episodes=20)
+    for run, agent, selection, env_kwargs in agents:
         agent.remove_noise()
         results = play(agent, args.episodes, env_kwargs)
         counts = Counter(end for end, _, _ in results)
