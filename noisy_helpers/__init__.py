@@ -8,6 +8,7 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.config`      -- ``Config``: every setting of a run    (04_noisy_double_dqn.ipynb)
 * :mod:`noisy_helpers.networks`    -- ``build_q_network``                  (04)
 * :mod:`noisy_helpers.targets`     -- ``double_dqn_targets``, ``dqn_targets`` (04)
+* :mod:`noisy_helpers.n_step`      -- ``NStepQueue``, ``n_step_return``: multi-step returns (``Config.n_step``)
 * :mod:`noisy_helpers.agent`       -- ``Agent``: acting, training step, target sync (04)
 * :mod:`noisy_helpers.training`    -- ``train``, ``evaluate``, ``read_metrics`` (04)
 * :mod:`noisy_helpers.run_folder`  -- a run folder's rules: marker, verified checkpoints, metrics (04)

@@ -610,10 +610,13 @@ class Agent:
         config = self.config
         next_q_online = self.online(next_obs, training=False)  # (batch, n_actions)
         next_q_target = self.target(next_obs, training=False)  # (batch, n_actions)
+        # An n-step transition's reward is already its discounted n-step return; the bootstrap
+        # is n steps ahead (noisy_helpers.n_step).  γ^1 = γ: the one-step target.
+        discount = config.gamma ** config.n_step
         if config.double:
-            targets = double_dqn_targets(rewards, dones, next_q_online, next_q_target, config.gamma)
+            targets = double_dqn_targets(rewards, dones, next_q_online, next_q_target, discount)
         else:
-            targets = dqn_targets(rewards, dones, next_q_target, config.gamma)
+            targets = dqn_targets(rewards, dones, next_q_target, discount)
         targets = tf.stop_gradient(targets)  # (batch,)
         variables = self.online.trainable_variables
         with tf.GradientTape() as tape:

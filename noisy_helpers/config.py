@@ -44,7 +44,9 @@ MAX_SEED = 2**32 - 1
 #: Fields added after runs were already saved, with the value that those runs used: a saved
 #: config (``state.json``, a study's ``result.json``) without one is read with this value, so
 #: that an older run still loads, resumes and matches its cached result.
-ADDED_FIELDS = {"importance_normalise": "batch", "best_check_episodes": 0}
+ADDED_FIELDS = {"importance_normalise": "batch", "best_check_episodes": 0, "n_step": 1}
+#: The longest multi-step return (``n_step``).
+MAX_N_STEP = 100
 #: Episode seeds of one evaluation (its episodes and its best-agent check) lie within a block
 #: of this many, so that no start state is played by two evaluations of a run.
 EVALUATION_SEED_BLOCK = 1_009
@@ -120,6 +122,12 @@ class Config:
 
     gamma: float = 0.99
     """Discount factor γ (Mnih et al. 2015)."""
+
+    n_step: int = 1
+    """Rewards summed before bootstrapping: y = Σ_{i<n} γ^i r_{t+i} + γ^n Q_target(s_{t+n}, a*)
+    (Sutton & Barto 2018, §7.1; Rainbow, Hessel et al. 2018).  1: the one-step target of DQN
+    and Double DQN.  More than 1 only with one game of whole observations (not Atari frames);
+    see ``noisy_helpers.n_step``."""
 
     learning_rate: float = 1e-3
     """Adam step size at the start.  Atari papers use 6.25e-5 with far larger networks and
@@ -257,6 +265,10 @@ class Config:
                <= EVALUATION_SEED_BLOCK - self.eval_episodes, "best_check_episodes",
                self.best_check_episodes,
                f"an int in [0, {EVALUATION_SEED_BLOCK} - eval_episodes]")
+        _check(_is_int(self.n_step) and 1 <= self.n_step <= MAX_N_STEP, "n_step", self.n_step,
+               f"an int in [1, {MAX_N_STEP}]")
+        _check(self.n_step == 1 or (self.network == "mlp" and self.num_envs == 1), "n_step",
+               self.n_step, "1 with the Nature network or num_envs > 1")
         _check(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED, "seed", self.seed,
                f"an int in [0, {MAX_SEED}]")
         _check(isinstance(self.hidden_sizes, tuple) and all(

@@ -58,6 +58,7 @@ from . import run_folder
 from .atari import VectorAtari, is_atari, make_atari_env
 from .config import EVALUATION_SEED_BLOCK, Config
 from .frame_replay import FrameReplayBuffer, PrioritizedFrameReplayBuffer
+from .n_step import NStepQueue
 from .interrupts import StopRequests
 from .replay import PrioritizedReplayBuffer, ReplayBuffer, linear_schedule
 from .run_folder import export_agent, read_metrics
@@ -796,11 +797,15 @@ class _Loop:
             obs, _ = env.reset(seed=config.seed * 1_000_003 + self.step)
             env.action_space.seed(config.seed)
             episode_return, episode_length = 0.0, 0
+            # Config.n_step rewards per stored transition (1: each step as it comes).
+            n_step_queue = NStepQueue(config.n_step, config.gamma)
             while self.step < config.total_steps and not self.reached_stop:
                 action = agent.act(obs, self.step)
                 next_obs, reward, terminated, truncated, info = env.step(action)
                 # Only termination ends bootstrapping; a time-limit truncation does not.
-                buffer.add(obs, action, reward, next_obs, terminated, truncated=truncated)
+                for transition in n_step_queue.push(obs, action, reward, next_obs, terminated,
+                                                    truncated):
+                    buffer.add(*transition, truncated=truncated)
                 obs = next_obs
                 episode_return += float(reward)
                 episode_length += 1

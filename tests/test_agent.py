@@ -99,6 +99,21 @@ def test_train_step_returns_abs_td_errors_of_the_double_dqn_target():
     np.testing.assert_allclose(loss, np.mean(batch.weights * huber), rtol=1e-4)
 
 
+def test_n_step_train_step_bootstraps_with_gamma_to_the_n():
+    # Config.n_step = 3: the stored reward is already the 3-step return, and the target is
+    # y = G + γ³ (1 − done) Q_target(s_{t+3}, a*) (noisy_helpers.n_step).
+    agent = make_agent(gamma=0.9, n_step=3)
+    batch = random_batch()
+    q = np.asarray(agent.online(batch.obs))
+    next_online = np.asarray(agent.online(batch.next_obs))
+    next_target = np.asarray(agent.target(batch.next_obs))
+    y = np.asarray(nh.double_dqn_targets(batch.rewards, batch.dones, next_online, next_target,
+                                         0.9**3))
+    _, abs_td = agent.train_step(batch)
+    np.testing.assert_allclose(abs_td, np.abs(y - q[np.arange(len(q)), batch.actions]),
+                               rtol=1e-4, atol=1e-5)
+
+
 def test_training_on_one_batch_lowers_its_loss():
     agent = make_agent(learning_rate=1e-2)
     batch = random_batch(seed=3)

@@ -117,6 +117,8 @@ MORE_BAD_FIELDS = [
     ("learning_rate_decay_steps", "10000"), ("learning_rate_decay_steps", NAN),
     ("best_check_episodes", -1), ("best_check_episodes", True), ("best_check_episodes", 2.5),
     ("best_check_episodes", None), ("best_check_episodes", 1_000), ("eval_episodes", 1_010),
+    ("n_step", 0), ("n_step", -1), ("n_step", 2.0), ("n_step", True), ("n_step", "3"),
+    ("n_step", None), ("n_step", 101),
 ]
 
 
@@ -222,3 +224,18 @@ def test_a_config_saved_before_importance_normalise_existed_reads_as_the_batch_m
     assert Config.from_dict(values) == Config(importance_normalise="batch")
     values["importance_normalise"] = "buffer"  # a present value is read as it is
     assert Config.from_dict(values).importance_normalise == "buffer"
+
+
+def test_a_config_saved_before_n_step_existed_reads_as_one_step_returns():
+    values = Config().to_dict()
+    del values["n_step"]
+    assert Config.from_dict(values) == Config(n_step=1)
+    assert Config.from_dict(Config(n_step=3).to_dict()).n_step == 3
+
+
+@pytest.mark.parametrize("changes", [dict(network="nature"), dict(num_envs=4)],
+                         ids=["nature-network", "four-games"])
+def test_n_step_above_one_is_refused_with_atari_frames_or_several_games(changes):
+    Config(**changes)  # fine with one-step returns
+    with pytest.raises(ValueError, match=r"^Config\.n_step must be 1 with .*, got 3$"):
+        Config(n_step=3, **changes)

@@ -99,6 +99,26 @@ def test_truncation_is_stored_as_not_done():
     assert cartpole.buffer.dones[: len(cartpole.buffer)].sum() == episodes
 
 
+def test_three_step_run_stores_three_step_returns_and_drops_what_a_time_limit_cuts():
+    # Rewards of 1, γ = 0.5: a full 3-step return is 1 + 0.5 + 0.25 = 1.75.  Episodes of 8
+    # steps cut by the time limit keep their first 6 transitions (the last 2 have fewer than 3
+    # rewards left and no terminal state); a terminated CartPole episode keeps all of its own.
+    run = nh.train(small(total_steps=200, gamma=0.5, n_step=3), TRUNCATED_ENV, progress=False,
+                   tensorboard=False)
+    stored = slice(0, len(run.buffer))
+    assert len(run.buffer) == 25 * 6
+    assert (run.buffer.rewards[stored] == 1.75).all() and run.buffer.dones[stored].sum() == 0
+    cartpole = nh.train(small(total_steps=200, gamma=0.5, n_step=3), "CartPole-v1",
+                        progress=False, tensorboard=False)
+    lengths = cartpole.metrics()["episode_length"]
+    finished = lengths[~np.isnan(lengths)]
+    rewards, dones = cartpole.buffer.rewards[: len(cartpole.buffer)], cartpole.buffer.dones
+    # every step of a finished episode is stored, and its last 3 are done with 1.75, 1.5, 1
+    assert len(cartpole.buffer) >= finished.sum() and dones[: len(cartpole.buffer)].sum() == (
+        3 * len(finished))
+    np.testing.assert_array_equal(np.sort(np.unique(rewards)), [1.0, 1.5, 1.75])
+
+
 def test_resume_continues_to_the_new_total(tmp_path):
     first = nh.train(small(total_steps=300), "CartPole-v1", out=tmp_path, progress=False)
     assert first.agent.train_steps == 200
