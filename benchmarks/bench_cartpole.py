@@ -33,7 +33,10 @@ third set, 4000-4019 (``--seeds held-out-3``, ours only), was first run with it.
 made 4000-4019 tuning seeds for a candidate default, a step size that ends at 1e-6 instead of
 1e-5; a fourth set, 5000-5019 (``--seeds held-out-4 --set learning_rate_end=1e-6``, ours only),
 tested that candidate, which failed there and was not adopted (README, "CartPole: defaults
-tested on held-out seeds").
+tested on held-out seeds").  On the same tuning seeds 4000-4019, gradients clipped at a global
+norm of 1 instead of 10 (``--set max_grad_norm=1.0``) fell back less often; a fifth set,
+6000-6019 (``--seeds held-out-5 --set max_grad_norm=1.0``, ours only), tested it, and it was
+not adopted either.
 
     pip install -e ".[peer]"                           # once: stable-baselines3 (torch CPU)
     python benchmarks/bench_cartpole.py                # 20 held-out seeds, ours and sb3
@@ -41,6 +44,8 @@ tested on held-out seeds").
     python benchmarks/bench_cartpole.py --agents ours --seeds held-out-3   # the third set
     python benchmarks/bench_cartpole.py --agents ours --seeds held-out-4 \\
         --set learning_rate_end=1e-6                   # the fourth set, a rejected candidate
+    python benchmarks/bench_cartpole.py --agents ours --seeds held-out-5 \\
+        --set max_grad_norm=1.0                        # the fifth set, a rejected candidate
     python benchmarks/bench_cartpole.py --agents ours --seeds tuning --set learning_rate=1e-3
 
 Each (agent, seed) is one job, run in ``--workers`` processes of one thread each.  A finished
@@ -75,10 +80,13 @@ THIRD_HELD_OUT_SEEDS = list(range(4000, 4020))
 #: A fourth, first run with a candidate default that was then rejected (the step size's end
 #: value 1e-6 instead of 1e-5: ``--set learning_rate_end=1e-6``; README).
 FOURTH_HELD_OUT_SEEDS = list(range(5000, 5020))
+#: A fifth, first run with a candidate that was then rejected too (gradients clipped at a
+#: global norm of 1 instead of 10: ``--set max_grad_norm=1.0``; README).
+FIFTH_HELD_OUT_SEEDS = list(range(6000, 6020))
 #: The sets that ``--seeds`` names.
 SEED_SETS = {"held-out": HELD_OUT_SEEDS, "held-out-2": SECOND_HELD_OUT_SEEDS,
              "held-out-3": THIRD_HELD_OUT_SEEDS, "held-out-4": FOURTH_HELD_OUT_SEEDS,
-             "tuning": TUNING_SEEDS}
+             "held-out-5": FIFTH_HELD_OUT_SEEDS, "tuning": TUNING_SEEDS}
 TOTAL_STEPS = 50_000
 EVAL_PERIOD = 2_500
 EVAL_EPISODES = 10
@@ -328,8 +336,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", default="held-out",
                         help="'held-out' (2000-2019, the default), 'held-out-2' (3000-3019), "
                              "'held-out-3' (4000-4019), 'held-out-4' (5000-5019), "
-                             "'tuning' (100-103 and 1000-1009), FIRST:COUNT, or seeds "
-                             "separated by commas")
+                             "'held-out-5' (6000-6019), 'tuning' (100-103 and 1000-1009), "
+                             "FIRST:COUNT, or seeds separated by commas")
     parser.add_argument("--agents", default="ours,sb3", help="ours, sb3 or both (comma-separated)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_cartpole")
