@@ -7,6 +7,7 @@ Each module is one concept and names the notebook that teaches it:
 * :mod:`noisy_helpers.noisy_dense` -- ``NoisyDense``                     (03_noisy_dense.ipynb)
 * :mod:`noisy_helpers.config`      -- ``Config``: every setting of a run    (04_noisy_double_dqn.ipynb)
 * :mod:`noisy_helpers.networks`    -- ``build_q_network``                  (04)
+* :mod:`noisy_helpers.dueling`     -- ``DuelingCombine``: Q = V + A − mean A (``Config.dueling``)
 * :mod:`noisy_helpers.targets`     -- ``double_dqn_targets``, ``dqn_targets`` (04)
 * :mod:`noisy_helpers.n_step`      -- ``NStepQueue``, ``n_step_return``: multi-step returns (``Config.n_step``)
 * :mod:`noisy_helpers.agent`       -- ``Agent``: acting, training step, target sync (04)

@@ -75,6 +75,10 @@ _OBS_KINDS = "fiu"
 #: A network, two Adam slots and the target network: the copies of the weights an agent holds.
 _WEIGHT_COPIES = 4
 
+#: Keys of ``agent.json``'s architecture added after agents were already saved, and the value
+#: a file without them was saved with.
+_ARCHITECTURE_ADDED = {"dueling": False}
+
 
 def huber(x, delta: float = 1.0):
     """Huber loss: x²/2 for |x| <= delta, delta·(|x| − delta/2) beyond (Mnih et al. 2015)."""
@@ -283,7 +287,7 @@ class Agent:
             obs_shape=obs_shape, n_actions=n_actions,
             hidden_sizes=config.hidden_sizes, noisy=config.noisy,
             noisy_hidden=config.noisy_hidden, sigma0=config.sigma0,
-            factorised=config.factorised, kind=config.network,
+            factorised=config.factorised, kind=config.network, dueling=config.dueling,
         )
         if config.network == "nature" and len(obs_shape) != 3:
             raise ValueError(f"obs_shape must be (stack, height, width) for the Nature network, "
@@ -291,7 +295,8 @@ class Agent:
         if config.network == "mlp" and len(obs_shape) != 1:
             raise ValueError(f"obs_shape must be 1-D for the MLP, got {obs_shape}")
         weights = parameter_bytes(obs_shape, n_actions, config.hidden_sizes, config.noisy,
-                                  config.noisy_hidden, config.factorised, config.network)
+                                  config.noisy_hidden, config.factorised, config.network,
+                                  config.dueling)
         check_network_memory(weights, obs_shape, n_actions, config.hidden_sizes, _WEIGHT_COPIES)
 
         self.config = config
@@ -327,9 +332,10 @@ class Agent:
         # and only with one game: four actions then share each rebuild.  With games side by
         # side one batched action does, and the rebuild cost more than it saved
         # (benchmarks/bench_atari_training.py; README, "Atari training speed").  The small
-        # MLP acts as it always has.
+        # MLP acts as it always has, and so does a dueling head (two noisy heads, not a chain).
         self._acting_weights = {}
-        if config.network == "nature" and self.noisy_online and config.num_envs == 1:
+        if (config.network == "nature" and self.noisy_online and config.num_envs == 1
+                and not config.dueling):
             self._acting_chain = _layer_chain(self.online)
             self._acting_weights = {
                 id(layer): (tf.Variable(kernel, trainable=False, name=f"{layer.name}_acting_w"),
@@ -730,6 +736,7 @@ class Agent:
             obs_dtype=self.obs_dtype.name, network=config.network,
             hidden_sizes=list(config.hidden_sizes),
             noisy=config.noisy, noisy_hidden=config.noisy_hidden, factorised=config.factorised,
+            dueling=config.dueling,
         )
 
     def save(self, directory) -> None:
@@ -838,6 +845,8 @@ class Agent:
         if not isinstance(saved, dict):
             raise _bad_file(directory, name, f"has an 'architecture' that is not an object: "
                                              f"{_short(saved)}")
+        # A key added later (dueling) reads, when a file lacks it, as its value before then.
+        saved = {**_ARCHITECTURE_ADDED, **saved}
         different = {k: (saved.get(k), v) for k, v in mine.items() if saved.get(k) != v}
         if different:
             details = ", ".join(f"{k}: checkpoint {a!r} vs this agent {b!r}"

@@ -44,7 +44,8 @@ MAX_SEED = 2**32 - 1
 #: Fields added after runs were already saved, with the value that those runs used: a saved
 #: config (``state.json``, a study's ``result.json``) without one is read with this value, so
 #: that an older run still loads, resumes and matches its cached result.
-ADDED_FIELDS = {"importance_normalise": "batch", "best_check_episodes": 0, "n_step": 1}
+ADDED_FIELDS = {"importance_normalise": "batch", "best_check_episodes": 0, "n_step": 1,
+                "dueling": False}
 #: The longest multi-step return (``n_step``).
 MAX_N_STEP = 100
 #: Episode seeds of one evaluation (its episodes and its best-agent check) lie within a block
@@ -96,6 +97,13 @@ class Config:
     tuning seeds 100 and 101 the all-noisy network's best evaluation in its first 20k steps
     was 291 and 268, and the output-noisy one reached 500 at 12.5k and 20k (README, "CartPole:
     defaults tested on held-out seeds")."""
+
+    dueling: bool = False
+    """A dueling head (Wang et al. 2016): the last hidden layer feeds a value V(s) and
+    advantages A(s, a), and Q = V + A − mean_a A (``noisy_helpers.dueling``); with ``noisy``
+    both heads are noisy, as in NoisyNet-Dueling (Fortunato et al., §3.1).  False (the
+    default): one output layer, as in NoisyNet-DQN.  On the Nature network it acts without
+    the cached effective weights of ``Agent.cached_acting`` (slower per action)."""
 
     sigma0: float = 0.5
     """σ0 of factorised noise, σ = σ0/√p at initialisation (§3.2: 0.5)."""
@@ -279,7 +287,7 @@ class Config:
 
     def _check_flags_and_choices(self) -> None:
         """Switches are bools (not 0/1); named choices are one of their strings."""
-        for name in ("noisy", "noisy_hidden", "factorised", "double", "prioritized"):
+        for name in ("noisy", "noisy_hidden", "dueling", "factorised", "double", "prioritized"):
             _check(isinstance(getattr(self, name), bool), name, getattr(self, name), "a bool")
         _check(isinstance(self.network, str) and self.network in ("mlp", "nature"), "network",
                self.network, "'mlp' or 'nature'")

@@ -9,7 +9,9 @@ observations to one Q-value per action, ``(batch, *obs_shape) -> (batch, n_actio
 With ``noisy=True`` the output layer is a :class:`~noisy_helpers.NoisyDense`
 (and with ``noisy_hidden=True`` the hidden layers too), as in NoisyNet-DQN
 where the fully connected layers become noisy (Fortunato et al., §3.1).
-The output is linear: Q-values are unbounded returns, never a softmax.
+The output is linear: Q-values are unbounded returns, never a softmax.  With
+``dueling=True`` the last hidden layer feeds two heads, a value and advantages, combined by
+:class:`~noisy_helpers.dueling.DuelingCombine` (Wang et al. 2016).
 
 ``kind="nature"`` is the network of Mnih et al. (2015, Methods): uint8 frame
 stacks ``(4, 84, 84)`` scaled to [0, 1] inside the model, three convolutions
@@ -102,7 +104,7 @@ def _conv_output_size(size: int) -> int:
 
 
 def parameter_bytes(obs_shape, n_actions, hidden_sizes, noisy=True, noisy_hidden=False,
-                    factorised=True, kind="mlp") -> int:
+                    factorised=True, kind="mlp", dueling=False) -> int:
     """Bytes of float32 variables of one Q-network (NoisyDense: μ, σ and noise)."""
     if kind == "nature":
         channels, height, width = obs_shape
@@ -113,7 +115,8 @@ def parameter_bytes(obs_shape, n_actions, hidden_sizes, noisy=True, noisy_hidden
         fan_in = _conv_output_size(height) * _conv_output_size(width) * in_channels
     else:
         count, fan_in = 0, int(np.prod(obs_shape))
-    sizes = (*hidden_sizes, n_actions)
+    # Dueling: the value head's one unit beside the advantages' n_actions, on the same input.
+    sizes = (*hidden_sizes, n_actions + (1 if dueling else 0))
     for index, units in enumerate(sizes):
         is_noisy = noisy and (noisy_hidden or index == len(sizes) - 1)
         per_weight = (3 if factorised else 4) if is_noisy else 1
@@ -131,7 +134,7 @@ def _is_finite(value) -> bool:
 
 
 def _check_arguments(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, sigma0,
-                     factorised, seed, kind, name):
+                     factorised, seed, kind, name, dueling=False):
     """build_q_network's arguments, checked before any layer is made; returns
     ``(obs_shape, n_actions, hidden_sizes)`` normalised."""
     if not isinstance(kind, str) or kind not in ("mlp", "nature"):
@@ -151,7 +154,7 @@ def _check_arguments(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, si
                          f"(height and width must be >= 36)")
     hidden_sizes = _check_hidden_sizes(hidden_sizes)
     for label, flag in (("noisy", noisy), ("noisy_hidden", noisy_hidden),
-                        ("factorised", factorised)):
+                        ("factorised", factorised), ("dueling", dueling)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{label} must be a bool, got {flag!r}")
     if isinstance(sigma0, (bool, np.bool_)) or not isinstance(
@@ -163,7 +166,7 @@ def _check_arguments(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, si
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty str, got {name!r}")
     needed = parameter_bytes(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden,
-                             factorised, kind)
+                             factorised, kind, bool(dueling))
     check_network_memory(needed, obs_shape, n_actions, hidden_sizes)
     return obs_shape, int(n_actions), hidden_sizes
 
@@ -187,6 +190,7 @@ def build_q_network(
     seed=None,
     kind: str = "mlp",
     name: str = "q_network",
+    dueling: bool = False,
 ):
     """A Q-network ``(batch, *obs_shape) -> (batch, n_actions)``.
 
@@ -202,17 +206,26 @@ def build_q_network(
             ``(stack, height, width)`` uint8; ``hidden_sizes`` are then the fully connected
             widths after the convolutions, ``(512,)`` in the Nature DQN).
         name: the model's name.
+        dueling: two heads on the last hidden layer, a value V(s) and advantages A(s, a),
+            combined as Q = V + A − mean_a A (Wang et al. 2016, Eq. 9); with ``noisy`` both
+            heads are ``NoisyDense``, as in NoisyNet-Dueling (Fortunato et al., §3.1).  The
+            model then ends on a :class:`DuelingCombine` layer named ``q_values``.
     """
     import keras
 
+    from .dueling import DuelingCombine
     from .noisy_dense import NoisyDense
 
     obs_shape, n_actions, hidden_sizes = _check_arguments(
         obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, sigma0, factorised, seed,
-        kind, name)
-    # The dense layers' seeds come first (a prefix of the list does not depend on its length).
-    seeds = layer_seeds(seed, len(hidden_sizes) + 1 + len(_NATURE_CONVOLUTIONS))
-    conv_seeds, seeds = seeds[len(hidden_sizes) + 1:], seeds[:len(hidden_sizes) + 1]
+        kind, name, dueling)
+    # The dense layers' seeds come first (a prefix of the list does not depend on its length),
+    # then the convolutions', then the dueling value head's: without it, the same seeds as
+    # before it existed.
+    dense_count = len(hidden_sizes) + 1
+    seeds = layer_seeds(seed, dense_count + len(_NATURE_CONVOLUTIONS) + 1)
+    conv_seeds = seeds[dense_count:dense_count + len(_NATURE_CONVOLUTIONS)]
+    value_seed, seeds = seeds[-1], seeds[:dense_count]
 
     def dense(units, activation, layer_seed, is_noisy, layer_name):
         if is_noisy:
@@ -239,5 +252,11 @@ def build_q_network(
         x = inputs
     for index, (units, layer_seed) in enumerate(zip(hidden_sizes, seeds)):
         x = dense(units, "relu", layer_seed, noisy and noisy_hidden, f"hidden_{index + 1}")(x)
-    q_values = dense(int(n_actions), None, seeds[-1], noisy, "q_values")(x)  # (batch, n_actions)
+    if not dueling:
+        q_values = dense(int(n_actions), None, seeds[-1], noisy, "q_values")(x)  # (batch, actions)
+        return keras.Model(inputs, q_values, name=name)
+    # Dueling (Wang et al. 2016): the advantages take the output layer's seed, the value its own.
+    advantages = dense(int(n_actions), None, seeds[-1], noisy, "advantages")(x)  # (batch, actions)
+    value = dense(1, None, value_seed, noisy, "value")(x)  # (batch, 1)
+    q_values = DuelingCombine(name="q_values")([value, advantages])  # (batch, n_actions)
     return keras.Model(inputs, q_values, name=name)

@@ -119,6 +119,7 @@ MORE_BAD_FIELDS = [
     ("best_check_episodes", None), ("best_check_episodes", 1_000), ("eval_episodes", 1_010),
     ("n_step", 0), ("n_step", -1), ("n_step", 2.0), ("n_step", True), ("n_step", "3"),
     ("n_step", None), ("n_step", 101),
+    ("dueling", 1), ("dueling", "True"), ("dueling", None), ("dueling", np.bool_(True)),
 ]
 
 
@@ -231,6 +232,13 @@ def test_a_config_saved_before_n_step_existed_reads_as_one_step_returns():
     del values["n_step"]
     assert Config.from_dict(values) == Config(n_step=1)
     assert Config.from_dict(Config(n_step=3).to_dict()).n_step == 3
+
+
+def test_a_config_saved_before_dueling_existed_reads_as_one_output_layer():
+    values = Config().to_dict()
+    del values["dueling"]
+    assert Config.from_dict(values) == Config(dueling=False)
+    assert Config.from_dict(Config(dueling=True).to_dict()).dueling is True
 
 
 @pytest.mark.parametrize("changes", [dict(network="nature"), dict(num_envs=4)],
