@@ -36,7 +36,8 @@ tested that candidate, which failed there and was not adopted (README, "CartPole
 tested on held-out seeds").  On the same tuning seeds 4000-4019, gradients clipped at a global
 norm of 1 instead of 10 (``--set max_grad_norm=1.0``) fell back less often; a fifth set,
 6000-6019 (``--seeds held-out-5 --set max_grad_norm=1.0``, ours only), tested it, and it was
-not adopted either.
+not adopted either.  A sixth set, 7000-7019 (``--seeds held-out-6``, ours only), was first run
+with the defaults themselves, to measure them once more on seeds that no choice touched.
 
     pip install -e ".[peer]"                           # once: stable-baselines3 (torch CPU)
     python benchmarks/bench_cartpole.py                # 20 held-out seeds, ours and sb3
@@ -46,6 +47,7 @@ not adopted either.
         --set learning_rate_end=1e-6                   # the fourth set, a rejected candidate
     python benchmarks/bench_cartpole.py --agents ours --seeds held-out-5 \\
         --set max_grad_norm=1.0                        # the fifth set, a rejected candidate
+    python benchmarks/bench_cartpole.py --agents ours --seeds held-out-6   # the sixth set
     python benchmarks/bench_cartpole.py --agents ours --seeds tuning --set learning_rate=1e-3
 
 Each (agent, seed) is one job, run in ``--workers`` processes of one thread each.  A finished
@@ -83,10 +85,13 @@ FOURTH_HELD_OUT_SEEDS = list(range(5000, 5020))
 #: A fifth, first run with a candidate that was then rejected too (gradients clipped at a
 #: global norm of 1 instead of 10: ``--set max_grad_norm=1.0``; README).
 FIFTH_HELD_OUT_SEEDS = list(range(6000, 6020))
+#: A sixth, first run with the defaults themselves (no choice made on it; README).
+SIXTH_HELD_OUT_SEEDS = list(range(7000, 7020))
 #: The sets that ``--seeds`` names.
 SEED_SETS = {"held-out": HELD_OUT_SEEDS, "held-out-2": SECOND_HELD_OUT_SEEDS,
              "held-out-3": THIRD_HELD_OUT_SEEDS, "held-out-4": FOURTH_HELD_OUT_SEEDS,
-             "held-out-5": FIFTH_HELD_OUT_SEEDS, "tuning": TUNING_SEEDS}
+             "held-out-5": FIFTH_HELD_OUT_SEEDS, "held-out-6": SIXTH_HELD_OUT_SEEDS,
+             "tuning": TUNING_SEEDS}
 TOTAL_STEPS = 50_000
 EVAL_PERIOD = 2_500
 EVAL_EPISODES = 10
@@ -331,13 +336,25 @@ def parse_changes(items, fields) -> dict:
     return changes
 
 
+def describe_seed_sets() -> str:
+    """Each name of ``SEED_SETS`` with its seeds as ranges: ``'tuning' (100-103, 1000-1009)``."""
+    described = []
+    for name, seeds in SEED_SETS.items():
+        runs, start = [], 0
+        for index in range(1, len(seeds) + 1):
+            if index == len(seeds) or seeds[index] != seeds[index - 1] + 1:
+                first, last = seeds[start], seeds[index - 1]
+                runs.append(f"{first}-{last}" if last > first else str(first))
+                start = index
+        described.append(f"'{name}' ({', '.join(runs)})")
+    return ", ".join(described)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="held-out",
-                        help="'held-out' (2000-2019, the default), 'held-out-2' (3000-3019), "
-                             "'held-out-3' (4000-4019), 'held-out-4' (5000-5019), "
-                             "'held-out-5' (6000-6019), 'tuning' (100-103 and 1000-1009), "
-                             "FIRST:COUNT, or seeds separated by commas")
+                        help=f"{describe_seed_sets()} ('held-out' is the default), "
+                             f"FIRST:COUNT, or seeds separated by commas")
     parser.add_argument("--agents", default="ours,sb3", help="ours, sb3 or both (comma-separated)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_cartpole")
