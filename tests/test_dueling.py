@@ -31,8 +31,8 @@ def test_dueling_q_values_match_eq9_and_ignore_a_shift_between_the_streams(value
     q = np.asarray(dueling_q_values(value, advantages))
     reference = value + advantages - advantages.mean(axis=1, keepdims=True)  # Eq. 9 in numpy
     np.testing.assert_allclose(q, reference, rtol=1e-5, atol=1e-3)
-    # Identifiability: c added to V and taken from every A changes V only; the mean of Q over
-    # the actions is V, and the greedy action is A's.
+    # The mean of Q over the actions is V, and adding c to every advantage changes no Q-value
+    # (the mean takes it out): why V and A are identifiable.
     np.testing.assert_allclose(q.mean(axis=1, keepdims=True), value, rtol=1e-5, atol=1e-3)
     shifted = np.asarray(dueling_q_values(value, advantages + np.float32(shift)))
     np.testing.assert_allclose(shifted, q, rtol=1e-5, atol=2e-3)
