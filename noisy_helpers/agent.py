@@ -54,7 +54,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from .config import Config  # noqa: E402
+from .config import ADDED_FIELDS, Config  # noqa: E402
 from .networks import (  # noqa: E402
     build_q_network, check_network_memory, check_obs_shape, layer_seeds, parameter_bytes,
 )
@@ -74,10 +74,6 @@ CHECKPOINT_FILES = ("online.weights.h5", "target.weights.h5", "optimizer.npz", "
 _OBS_KINDS = "fiu"
 #: A network, two Adam slots and the target network: the copies of the weights an agent holds.
 _WEIGHT_COPIES = 4
-
-#: Keys of ``agent.json``'s architecture added after agents were already saved, and the value
-#: a file without them was saved with.
-_ARCHITECTURE_ADDED = {"dueling": False}
 
 
 def huber(x, delta: float = 1.0):
@@ -845,8 +841,9 @@ class Agent:
         if not isinstance(saved, dict):
             raise _bad_file(directory, name, f"has an 'architecture' that is not an object: "
                                              f"{_short(saved)}")
-        # A key added later (dueling) reads, when a file lacks it, as its value before then.
-        saved = {**_ARCHITECTURE_ADDED, **saved}
+        # A Config field added later (dueling) reads, when the file lacks it, as the value that
+        # agents saved before it existed had (config.ADDED_FIELDS).
+        saved = {**{k: ADDED_FIELDS[k] for k in mine if k in ADDED_FIELDS}, **saved}
         different = {k: (saved.get(k), v) for k, v in mine.items() if saved.get(k) != v}
         if different:
             details = ", ".join(f"{k}: checkpoint {a!r} vs this agent {b!r}"

@@ -6,9 +6,9 @@ a value ``V(s)`` (one unit) and advantages ``A(s, a)`` (one per action), and add
     Q(s, a) = V(s) + A(s, a) − mean_a' A(s, a')          (Wang et al. 2016, Eq. 9)
 
 Subtracting the mean makes the split identifiable (without it, adding c to V and −c to every A
-would change no Q) and leaves the greedy action that of A.  The value is learned from every transition,
-whatever its action; the advantages carry only the differences between actions.  Fortunato
-et al. (§3.1) make both streams noisy in NoisyNet-Dueling.
+would change no Q) and leaves the greedy action that of A.  The value is learned from every
+transition, whatever its action; the advantages carry only the differences between actions.
+Fortunato et al. (§3.1) make both streams noisy in NoisyNet-Dueling.
 
 ``build_q_network(..., dueling=True)`` (``Config.dueling``) ends on :class:`DuelingCombine`.
 """
