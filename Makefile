@@ -44,16 +44,21 @@ demo: $(STAMP)
 	@echo "  video.mp4            the best agent playing one episode"
 	@echo "  tensorboard/         .venv/bin/tensorboard --logdir $(DEMO_DIR)/tensorboard"
 
-unit: $(STAMP)
-	$(BIN)/python -m pytest tests/
+# One pytest worker per core, at most 4 (pytest-xdist); a test file stays on one worker, so
+# that its module-scoped fixtures (trained agents, crashed runs) are built once.
+XDIST := -n auto --maxprocesses 4 --dist loadfile
 
+unit: $(STAMP)
+	$(BIN)/python -m pytest $(XDIST) tests/
+
+# A notebook's cells run in order in one kernel: --dist loadfile keeps each notebook on one worker.
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/
+	$(BIN)/python -m pytest $(XDIST) --nbval-lax --nbval-current-env notebooks/
 
 # Notebooks 04, 05 and 06 alone in an empty folder, with the package from a wheel in a fresh
 # virtual environment and their assets fetched from a file:// URL of this clone (CI budgets).
 fresh-folder: $(STAMP)
-	CI=true PYTHON=$(BIN)/python bash tools/fresh_folder.sh
+	CI=true PYTHON=$(BIN)/python XDIST="$(XDIST)" bash tools/fresh_folder.sh
 
 # Speed against the original notebook: replay (sum tree) and the training step; Atari: bytes
 # per transition of the frame replay, and the training loop's throughput (against the code of

@@ -15,7 +15,7 @@ echo "fresh folder: building the wheel"
 echo "fresh folder: installing it into a new virtual environment"
 "$PYTHON" -m venv "$WORK/venv"
 "$WORK/venv/bin/python" -m pip install -qq --progress-bar off "$WORK"/dist/noisy_helpers-*.whl \
-    "nbval>=0.11,<0.12" "pytest>=8,<10" ipykernel
+    "nbval>=0.11,<0.12" "pytest>=8,<10" "pytest-xdist>=3.5,<4" ipykernel
 # The setup cell itself, for real: in another new environment without the package, it installs
 # noisy_helpers from NOISY_NETS_REPO (file://), after which the package imports.
 "$PYTHON" -m venv "$WORK/bare"
@@ -35,7 +35,9 @@ assert "/venv/" in nh.__file__, nh.__file__
 assert nh.assets.checkout_root() is None, nh.assets.checkout_root()
 print("fresh folder: noisy_helpers from", nh.__file__)
 EOF
-"$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env ./*.ipynb
+# XDIST (from the Makefile): the notebooks side by side, each on one pytest worker.
+# shellcheck disable=SC2086
+"$WORK/venv/bin/python" -m pytest -q -p no:cacheprovider ${XDIST:-} --nbval-lax --nbval-current-env ./*.ipynb
 # Notebook 06 under CI=true trains its tiny study; its full budget copies the committed runs
 # instead. That path, from this folder: the copy holds every run of the study's plan, each
 # with the result of exactly that trial, so nh.run_trials reads all of them as done.
