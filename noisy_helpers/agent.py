@@ -284,6 +284,7 @@ class Agent:
             hidden_sizes=config.hidden_sizes, noisy=config.noisy,
             noisy_hidden=config.noisy_hidden, sigma0=config.sigma0,
             factorised=config.factorised, kind=config.network, dueling=config.dueling,
+            observation_scale=config.observation_scale,
         )
         if config.network == "nature" and len(obs_shape) != 3:
             raise ValueError(f"obs_shape must be (stack, height, width) for the Nature network, "
@@ -733,6 +734,8 @@ class Agent:
             hidden_sizes=list(config.hidden_sizes),
             noisy=config.noisy, noisy_hidden=config.noisy_hidden, factorised=config.factorised,
             dueling=config.dueling,
+            observation_scale=(None if config.observation_scale is None
+                               else list(config.observation_scale)),
         )
 
     def save(self, directory) -> None:

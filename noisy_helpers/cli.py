@@ -58,6 +58,7 @@ _SMALL_ATARI = dict(total_steps=600, buffer_size=1_000, learning_starts=200,
                     checkpoint_period=300)
 _OPTIONAL_NUMBERS = {"learning_rate_end", "stop_at_return"}  # Config fields that may be None
 _OPTIONAL_INTS = {"learning_rate_decay_steps"}
+_TUPLE_FIELDS = {"hidden_sizes", "observation_scale"}  # nargs="+" flags; a sweep value is A,B
 
 
 def _json_object(text: str) -> dict:
@@ -115,6 +116,9 @@ def _add_config_flags(parser: argparse.ArgumentParser, skip=()) -> None:
         elif field.name == "hidden_sizes":
             group.add_argument(_flag(field.name), type=int, nargs="+", default=None,
                                metavar="WIDTH", help=help_text)
+        elif field.name == "observation_scale":
+            group.add_argument(_flag(field.name), type=float, nargs="+", default=None,
+                               metavar="DIVISOR", help=help_text)
         elif field.name == "noise_resample":
             group.add_argument(_flag(field.name), type=_noise_schedule, default=None,
                                metavar="step|episode|K", help=help_text)
@@ -235,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--values", required=True, nargs="+", metavar="VALUE",
                        help="its values, written as for train's flag: true or false for a "
                             "switch (noisy), a number, a name, 'none' where the field may be "
-                            "None, WIDTH,WIDTH for hidden_sizes")
+                            "None, WIDTH,WIDTH for hidden_sizes, D,D,D,D or none for "
+                            "observation_scale")
     sweep.add_argument("--seeds", required=True, type=_seed_list, metavar="SEEDS",
                        help="the seeds: a range 0-19, a list 0,3,7, or both (0-4,10)")
     sweep.add_argument("--env", default=None, help="gymnasium environment id (default: "
@@ -302,6 +307,8 @@ def _field_value(field: dataclasses.Field, text: str):
         return lowered == "true"
     if field.name == "hidden_sizes":
         return tuple(int(width) for width in text.split(","))
+    if field.name == "observation_scale":
+        return None if lowered == _NONE else tuple(float(part) for part in text.split(","))
     if isinstance(field.default, str):
         return text
     if field.name in _OPTIONAL_NUMBERS | _OPTIONAL_INTS and lowered == _NONE:
@@ -316,7 +323,8 @@ def _config_from(args, base: Config) -> Config:
         if value is not None:
             if value == _NONE:
                 value = None
-            changes[field.name] = tuple(value) if field.name == "hidden_sizes" else value
+            changes[field.name] = (tuple(value) if field.name in _TUPLE_FIELDS and value
+                                   is not None else value)
     return base.replace(**changes)
 
 
@@ -503,7 +511,7 @@ def _sweep(args, parser) -> int:
         raise ValueError(f"--values must be distinct, got {' '.join(args.values)}")
     # Folder names as the values were typed (hidden_sizes 64,64 is "hidden_sizes=64x64").
     labels = [f"{args.field}={text.strip().replace(',', 'x')}"
-              if args.field == "hidden_sizes" else f"{args.field}={value}"
+              if args.field in _TUPLE_FIELDS else f"{args.field}={value}"
               for text, value in zip(args.values, values)]
     env_id = args.env or "CartPole-v1"
     base = _config_from(args, default_config(env_id, small=args.small))

@@ -45,7 +45,7 @@ MAX_SEED = 2**32 - 1
 #: config (``state.json``, a study's ``result.json``) without one is read with this value, so
 #: that an older run still loads, resumes and matches its cached result.
 ADDED_FIELDS = {"importance_normalise": "batch", "best_check_episodes": 0, "n_step": 1,
-                "dueling": False}
+                "dueling": False, "observation_scale": None}
 #: The longest multi-step return (``n_step``).
 MAX_N_STEP = 100
 #: Episode seeds of one evaluation (its episodes and its best-agent check) lie within a block
@@ -104,6 +104,14 @@ class Config:
     both heads are noisy, as in NoisyNet-Dueling (Fortunato et al., §3.1).  False (the
     default): one output layer, as in NoisyNet-DQN.  On the Nature network it acts without
     the cached effective weights of ``Agent.cached_acting`` (slower per action)."""
+
+    observation_scale: tuple | None = None
+    """MLP only: a tuple of positive numbers, one per observation component, by which each
+    component is divided before the first layer (a fixed ``keras.layers.Rescaling``, no
+    weights).  None (the default): the observation enters as it is.  For CartPole,
+    ``(2.4, 1.0, 0.2095, 1.0)`` puts the cart's position and the pole's angle on the limits
+    at which an episode ends (±2.4, ±12° = ±0.2095 rad) and keeps the two velocities, so
+    that the angle (raw ±0.21) weighs as much in the first layer as the position (raw ±2.4)."""
 
     sigma0: float = 0.5
     """σ0 of factorised noise, σ = σ0/√p at initialisation (§3.2: 0.5)."""
@@ -284,6 +292,12 @@ class Config:
         _check(isinstance(self.hidden_sizes, tuple) and all(
             _is_int(h) and 1 <= h <= MAX_HIDDEN_SIZE for h in self.hidden_sizes),
             "hidden_sizes", self.hidden_sizes, f"a tuple of ints in [1, {MAX_HIDDEN_SIZE}]")
+        scale = self.observation_scale
+        _check(scale is None or (isinstance(scale, tuple) and len(scale) >= 1 and all(
+            _is_number(s) and s > 0 for s in scale)), "observation_scale", scale,
+            "None or a non-empty tuple of finite numbers > 0")
+        _check(scale is None or self.network == "mlp", "observation_scale", scale,
+               "None with the Nature network (its frames are scaled to [0, 1] already)")
 
     def _check_flags_and_choices(self) -> None:
         """Switches are bools (not 0/1); named choices are one of their strings."""
@@ -378,6 +392,8 @@ class Config:
         """The fields as plain JSON-serialisable values."""
         values = dataclasses.asdict(self)
         values["hidden_sizes"] = list(self.hidden_sizes)
+        if self.observation_scale is not None:
+            values["observation_scale"] = list(self.observation_scale)
         return values
 
     @classmethod
@@ -400,8 +416,9 @@ class Config:
         if missing:
             raise ValueError(f"Config.from_dict: missing Config fields {missing}")
         values = {**{k: v for k, v in ADDED_FIELDS.items() if k not in values}, **values}
-        if isinstance(values["hidden_sizes"], list):
-            values["hidden_sizes"] = tuple(values["hidden_sizes"])
+        for name in ("hidden_sizes", "observation_scale"):  # JSON has lists, not tuples
+            if isinstance(values[name], list):
+                values[name] = tuple(values[name])
         return cls(**values)
 
 

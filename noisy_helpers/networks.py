@@ -134,9 +134,9 @@ def _is_finite(value) -> bool:
 
 
 def _check_arguments(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, sigma0,
-                     factorised, seed, kind, name, dueling=False):
+                     factorised, seed, kind, name, dueling=False, observation_scale=None):
     """build_q_network's arguments, checked before any layer is made; returns
-    ``(obs_shape, n_actions, hidden_sizes)`` normalised."""
+    ``(obs_shape, n_actions, hidden_sizes, observation_scale)`` normalised."""
     if not isinstance(kind, str) or kind not in ("mlp", "nature"):
         raise ValueError(f"kind must be 'mlp' or 'nature', got {kind!r}")
     if not _is_int(n_actions):
@@ -153,6 +153,20 @@ def _check_arguments(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, si
         raise ValueError(f"obs_shape {obs_shape} is too small for the Nature convolutions "
                          f"(height and width must be >= 36)")
     hidden_sizes = _check_hidden_sizes(hidden_sizes)
+    if observation_scale is not None:
+        if kind != "mlp":
+            raise ValueError(f"observation_scale must be None for kind='nature', got "
+                             f"{observation_scale!r}")
+        if not isinstance(observation_scale, (tuple, list)) or not observation_scale or not all(
+                isinstance(s, (int, float, np.integer, np.floating))
+                and not isinstance(s, (bool, np.bool_)) and _is_finite(s) and s > 0
+                for s in observation_scale):
+            raise ValueError(f"observation_scale must be None or a non-empty tuple of finite "
+                             f"numbers > 0, got {observation_scale!r}")
+        if len(observation_scale) != obs_shape[0]:
+            raise ValueError(f"observation_scale must have one number per observation "
+                             f"component ({obs_shape[0]}), got {observation_scale!r}")
+        observation_scale = tuple(float(s) for s in observation_scale)
     for label, flag in (("noisy", noisy), ("noisy_hidden", noisy_hidden),
                         ("factorised", factorised), ("dueling", dueling)):
         if not isinstance(flag, (bool, np.bool_)):
@@ -168,7 +182,7 @@ def _check_arguments(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, si
     needed = parameter_bytes(obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden,
                              factorised, kind, bool(dueling))
     check_network_memory(needed, obs_shape, n_actions, hidden_sizes)
-    return obs_shape, int(n_actions), hidden_sizes
+    return obs_shape, int(n_actions), hidden_sizes, observation_scale
 
 
 def check_network_memory(needed: int, obs_shape, n_actions, hidden_sizes,
@@ -191,6 +205,7 @@ def build_q_network(
     kind: str = "mlp",
     name: str = "q_network",
     dueling: bool = False,
+    observation_scale=None,
 ):
     """A Q-network ``(batch, *obs_shape) -> (batch, n_actions)``.
 
@@ -210,15 +225,18 @@ def build_q_network(
             combined as Q = V + A − mean_a A (Wang et al. 2016, Eq. 9); with ``noisy`` both
             heads are ``NoisyDense``, as in NoisyNet-Dueling (Fortunato et al., §3.1).  The
             model then ends on a :class:`DuelingCombine` layer named ``q_values``.
+        observation_scale: MLP only: one positive number per observation component, by which
+            the component is divided first (a ``Rescaling`` layer named
+            ``observation_scale``, no weights); None: the observation as it is.
     """
     import keras
 
     from .dueling import DuelingCombine
     from .noisy_dense import NoisyDense
 
-    obs_shape, n_actions, hidden_sizes = _check_arguments(
+    obs_shape, n_actions, hidden_sizes, observation_scale = _check_arguments(
         obs_shape, n_actions, hidden_sizes, noisy, noisy_hidden, sigma0, factorised, seed,
-        kind, name, dueling)
+        kind, name, dueling, observation_scale)
     # The dense layers' seeds come first (a prefix of the list does not depend on its length),
     # then the convolutions', then the dueling value head's: without it, the same seeds as
     # before it existed.
@@ -250,6 +268,9 @@ def build_q_network(
     else:
         inputs = keras.Input(shape=obs_shape, name="observation")
         x = inputs
+        if observation_scale is not None:  # fixed, no weights: checkpoints are unchanged
+            x = keras.layers.Rescaling([1.0 / s for s in observation_scale],
+                                       name="observation_scale")(x)
     for index, (units, layer_seed) in enumerate(zip(hidden_sizes, seeds)):
         x = dense(units, "relu", layer_seed, noisy and noisy_hidden, f"hidden_{index + 1}")(x)
     if not dueling:

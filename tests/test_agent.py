@@ -987,3 +987,29 @@ def test_the_xla_noise_reset_draws_standard_normal_factorised_noise():
     assert not np.array_equal(draws[-1], draws[-2])
     target_hidden = agent.target.get_layer("hidden_1")
     assert np.abs(target_hidden.epsilon_in.numpy() - hidden.epsilon_in.numpy()).max() > 0.1
+
+
+# ------------------------------------------------------ observation scale
+from architecture import (  # noqa: E402
+    assert_a_file_without_the_key_loads, assert_the_other_setting_is_refused)
+
+CARTPOLE_LIMITS = (2.4, 1.0, 0.2095, 1.0)
+
+
+def test_bad_input_checkpoint_with_another_observation_scale_is_refused_and_changes_nothing(
+        tmp_path):
+    assert_the_other_setting_is_refused(
+        tmp_path, Config.small(), Config.small(observation_scale=CARTPOLE_LIMITS),
+        "observation_scale")
+
+
+def test_a_checkpoint_saved_before_observation_scale_existed_loads_as_unscaled(tmp_path):
+    assert_a_file_without_the_key_loads(
+        tmp_path, Config.small(), Config.small(observation_scale=CARTPOLE_LIMITS),
+        "observation_scale")
+
+
+def test_bad_input_an_observation_scale_of_another_length_is_refused_by_the_agent():
+    with pytest.raises(ValueError, match=r"^observation_scale must have one number per "
+                                         r"observation component \(4\), got \(2\.4, 1\.0\)$"):
+        nh.Agent(Config.small(observation_scale=(2.4, 1.0)), (4,), 2)

@@ -107,6 +107,29 @@ def test_learning_rate_decay_steps_takes_an_int_or_none():
     assert _config_from(args, Config()).learning_rate_decay_steps is None
 
 
+def test_observation_scale_takes_one_divisor_per_component_on_train_and_sweep():
+    import dataclasses
+
+    from noisy_helpers.cli import _config_from, _field_value
+
+    args = build_parser().parse_args(["train", "--out", "x", "--observation-scale", "2.4", "1",
+                                      "0.2095", "1"])
+    assert _config_from(args, Config()).observation_scale == (2.4, 1.0, 0.2095, 1.0)
+    field = {f.name: f for f in dataclasses.fields(Config)}["observation_scale"]
+    assert _field_value(field, "2.4,1,0.2095,1") == (2.4, 1.0, 0.2095, 1.0)
+    assert _field_value(field, "none") is None
+
+
+@pytest.mark.parametrize("values", [["0"], ["2.4", "-1"], ["nan"], ["inf", "1"]])
+def test_bad_input_observation_scale_flag_is_one_clear_error(values, tmp_path, capsys):
+    before = tree_hashes(tmp_path)
+    code, _, err = run_main(["train", "--out", str(tmp_path / "run"), "--no-progress",
+                             "--observation-scale", *values], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "observation_scale must be" in err and "Traceback" not in err
+    assert tree_hashes(tmp_path) == before
+
+
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "noisy_helpers", "--help"],
                             capture_output=True, text=True, timeout=120)

@@ -120,6 +120,10 @@ MORE_BAD_FIELDS = [
     ("n_step", 0), ("n_step", -1), ("n_step", 2.0), ("n_step", True), ("n_step", "3"),
     ("n_step", None), ("n_step", 101),
     ("dueling", 1), ("dueling", "True"), ("dueling", None), ("dueling", np.bool_(True)),
+    ("observation_scale", ()), ("observation_scale", [2.4, 1.0]), ("observation_scale", 2.4),
+    ("observation_scale", (2.4, 0.0)), ("observation_scale", (2.4, -1.0)),
+    ("observation_scale", (NAN,)), ("observation_scale", (INF,)), ("observation_scale", (True,)),
+    ("observation_scale", ("2.4",)), ("observation_scale", "2.4"), ("observation_scale", (None,)),
 ]
 
 
@@ -239,6 +243,21 @@ def test_a_config_saved_before_dueling_existed_reads_as_one_output_layer():
     del values["dueling"]
     assert Config.from_dict(values) == Config(dueling=False)
     assert Config.from_dict(Config(dueling=True).to_dict()).dueling is True
+
+
+def test_a_config_saved_before_observation_scale_existed_reads_as_unscaled():
+    values = Config().to_dict()
+    del values["observation_scale"]
+    assert Config.from_dict(values) == Config(observation_scale=None)
+    scaled = Config(observation_scale=(2.4, 1.0, 0.2095, 1.0))
+    assert scaled.to_dict()["observation_scale"] == [2.4, 1.0, 0.2095, 1.0]  # JSON's list
+    assert Config.from_dict(scaled.to_dict()) == scaled
+
+
+def test_bad_input_observation_scale_with_the_nature_network_is_refused():
+    with pytest.raises(ValueError, match=r"^Config\.observation_scale must be None with the "
+                                         r"Nature network"):
+        Config(network="nature", observation_scale=(1.0,))
 
 
 @pytest.mark.parametrize("changes", [dict(network="nature"), dict(num_envs=4)],

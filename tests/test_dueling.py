@@ -10,7 +10,8 @@ import noisy_helpers as nh
 from noisy_helpers.config import Config
 from noisy_helpers.dueling import dueling_q_values
 from noisy_helpers.networks import layer_seeds, parameter_bytes
-from state import assert_refused_unchanged
+from architecture import (
+    assert_a_file_without_the_key_loads, assert_the_other_setting_is_refused)
 
 
 def test_dueling_q_values_by_hand():
@@ -113,31 +114,13 @@ def test_a_dueling_agent_trains_saves_and_loads(tmp_path):
 
 def test_bad_input_checkpoint_of_the_other_head_is_refused_in_one_line_and_changes_nothing(
         tmp_path):
-    nh.Agent(Config.small(), (4,), 2).save(tmp_path / "single")
-    nh.Agent(Config.small(dueling=True), (4,), 2).save(tmp_path / "dueling")
-    for directory, config in (("single", Config.small(dueling=True, seed=3)),
-                              ("dueling", Config.small(seed=3))):
-        agent = nh.Agent(config, (4,), 2)
-        # The whole state (weights, noise and its generators, Adam, RNG) as it was.
-        assert_refused_unchanged(agent, lambda a: a.load(tmp_path / directory), ValueError,
-                                 r"^[^\n]*another network \(dueling: checkpoint [^\n]*$")
+    assert_the_other_setting_is_refused(tmp_path, Config.small(), Config.small(dueling=True),
+                                        "dueling")
 
 
 def test_a_checkpoint_saved_before_the_dueling_option_existed_still_loads(tmp_path):
-    import json
-
-    agent = nh.Agent(Config.small(), (4,), 2)
-    agent.save(tmp_path / "old")
-    path = tmp_path / "old" / "agent.json"
-    state = json.loads(path.read_text())
-    del state["architecture"]["dueling"]  # as agent.json was written before
-    path.write_text(json.dumps(state))
-    other = nh.Agent(Config.small(seed=4), (4,), 2)
-    other.load(tmp_path / "old")
-    x = np.ones((1, 4), np.float32)
-    np.testing.assert_array_equal(np.asarray(other.online(x)), np.asarray(agent.online(x)))
-    with pytest.raises(ValueError, match=r"dueling: checkpoint False vs this agent True"):
-        nh.Agent(Config.small(dueling=True), (4,), 2).load(tmp_path / "old")
+    assert_a_file_without_the_key_loads(tmp_path, Config.small(), Config.small(dueling=True),
+                                        "dueling")
 
 
 def test_a_dueling_nature_agent_acts_on_frames_without_the_cached_weights():

@@ -147,6 +147,20 @@ BAD_BUILDS = [
     ("nature-frames-too-small", build(obs_shape=(4, 20, 20), kind="nature"), ValueError,
      r"obs_shape.*too small"),
     ("nature-2d-frames", build(obs_shape=(84, 84), kind="nature"), ValueError, r"obs_shape"),
+    ("observation-scale-too-short", build(observation_scale=(2.4, 1.0)), ValueError,
+     r"observation_scale.*one number per observation component \(4\)"),
+    ("observation-scale-zero", build(observation_scale=(1.0, 0.0, 1.0, 1.0)), ValueError,
+     r"observation_scale.*0\.0"),
+    ("observation-scale-nan", build(observation_scale=(1.0, 1.0, float("nan"), 1.0)),
+     ValueError, r"observation_scale.*nan"),
+    ("observation-scale-bool", build(observation_scale=(1.0, True, 1.0, 1.0)), ValueError,
+     r"observation_scale"),
+    ("observation-scale-string", build(observation_scale="2.4"), ValueError,
+     r"observation_scale"),
+    ("observation-scale-empty", build(observation_scale=()), ValueError, r"observation_scale"),
+    ("observation-scale-nature", build(obs_shape=(4, 84, 84), kind="nature",
+                                       observation_scale=(1.0,)), ValueError,
+     r"observation_scale must be None for kind='nature'"),
     ("layer-seeds-negative-seed", lambda: layer_seeds(-1, 3), ValueError, r"seed.*-1"),
     ("layer-seeds-float-seed", lambda: layer_seeds(1.5, 3), TypeError, r"seed"),
     ("layer-seeds-negative-count", lambda: layer_seeds(0, -1), ValueError, r"count.*-1"),
@@ -166,3 +180,24 @@ def test_bad_input_to_build_q_network_raises_naming_the_argument(call, error, ma
 def test_numpy_ints_are_accepted_for_shapes_and_counts():
     model = nh.build_q_network(np.array([4]), np.int64(3), hidden_sizes=[np.int32(8)], seed=0)
     assert model(np.zeros((1, 4), np.float32)).shape == (1, 3)
+
+
+# ------------------------------------------------------- observation scale
+def test_observation_scale_divides_each_component_before_the_first_layer():
+    # Hand-checkable: the scaled network on x is the unscaled one (same seed) on x / scale.
+    scale = (2.4, 1.0, 0.2095, 1.0)
+    scaled = nh.build_q_network((4,), 2, hidden_sizes=(8,), seed=3, observation_scale=scale)
+    plain = nh.build_q_network((4,), 2, hidden_sizes=(8,), seed=3)
+    x = np.array([[2.4, -0.5, 0.2095, 1.5], [-1.2, 0.3, -0.1, -2.0]], np.float32)
+    np.testing.assert_allclose(scaled(x), plain(x / np.array(scale, np.float32)), rtol=1e-6)
+    layer = scaled.get_layer("observation_scale")
+    assert layer.weights == [] and layer(x[:1]).numpy().tolist()[0] == pytest.approx(
+        [1.0, -0.5, 1.0, 1.5])
+
+
+def test_observation_scale_adds_no_weights_so_checkpoints_keep_their_layout():
+    scaled = nh.build_q_network((4,), 2, hidden_sizes=(8,), seed=3, observation_scale=(2.0,) * 4)
+    plain = nh.build_q_network((4,), 2, hidden_sizes=(8,), seed=3)
+    assert [w.shape for w in scaled.weights] == [w.shape for w in plain.weights]
+    for a, b in zip(scaled.weights, plain.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
