@@ -25,6 +25,7 @@ def test_no_two_seed_sets_share_a_seed_and_each_held_out_set_has_20():
     ("held-out", list(range(2000, 2020))), ("held-out-2", list(range(3000, 3020))),
     ("held-out-3", list(range(4000, 4020))), ("held-out-4", list(range(5000, 5020))),
     ("held-out-5", list(range(6000, 6020))), ("held-out-6", list(range(7000, 7020))),
+    ("held-out-7", list(range(8000, 8020))),
     ("tuning", [100, 101, 102, 103, *range(1000, 1010)]), ("7:3", [7, 8, 9]), ("0:1", [0]),
     ("4001,4005,101", [4001, 4005, 101]), ("5", [5]), ("0,1", [0, 1]),
 ])
@@ -35,7 +36,7 @@ def test_seed_set_by_hand(name, seeds):
 def test_the_help_names_every_seed_set_with_its_ranges():
     text = bench_cartpole.describe_seed_sets()
     assert text.startswith("'held-out' (2000-2019), 'held-out-2' (3000-3019), ")
-    assert "'held-out-6' (7000-7019)" in text
+    assert "'held-out-6' (7000-7019), 'held-out-7' (8000-8019)" in text
     assert text.endswith("'tuning' (100-103, 1000-1009)")
     assert all(f"'{name}' (" in text for name in bench_cartpole.SEED_SETS)
 
@@ -46,7 +47,7 @@ def test_seed_set_returns_a_copy_that_leaves_the_set_as_it_was():
     assert bench_cartpole.HELD_OUT_SEEDS == list(range(2000, 2020))
 
 
-@pytest.mark.parametrize("name", ["", "held-out-7", "HELD-OUT", "5000:", ":20", "5000:0",
+@pytest.mark.parametrize("name", ["", "held-out-8", "HELD-OUT", "5000:", ":20", "5000:0",
                                   "5000:-1", "-1:3", "a:b", "1.5:2", "1:2:3", "1,1", "1,,2", "1,",
                                   ",1", "1, 2", "-1,2", "1,2:3", "1.0,2"])
 def test_bad_seed_set_name_is_one_clear_error(name):
