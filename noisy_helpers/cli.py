@@ -323,8 +323,7 @@ def _config_from(args, base: Config) -> Config:
         if value is not None:
             if value == _NONE:
                 value = None
-            changes[field.name] = (tuple(value) if field.name in _TUPLE_FIELDS and value
-                                   is not None else value)
+            changes[field.name] = tuple(value) if field.name in _TUPLE_FIELDS else value
     return base.replace(**changes)
 
 

@@ -46,6 +46,8 @@ MAX_SEED = 2**32 - 1
 #: that an older run still loads, resumes and matches its cached result.
 ADDED_FIELDS = {"importance_normalise": "batch", "best_check_episodes": 0, "n_step": 1,
                 "dueling": False, "observation_scale": None}
+#: Fields that hold a tuple (or None): lists in ``to_dict``'s JSON, tuples again in ``from_dict``.
+TUPLE_FIELDS = ("hidden_sizes", "observation_scale")
 #: The longest multi-step return (``n_step``).
 MAX_N_STEP = 100
 #: Episode seeds of one evaluation (its episodes and its best-agent check) lie within a block
@@ -394,9 +396,9 @@ class Config:
     def to_dict(self) -> dict:
         """The fields as plain JSON-serialisable values."""
         values = dataclasses.asdict(self)
-        values["hidden_sizes"] = list(self.hidden_sizes)
-        if self.observation_scale is not None:
-            values["observation_scale"] = list(self.observation_scale)
+        for name in TUPLE_FIELDS:
+            if values[name] is not None:
+                values[name] = list(values[name])
         return values
 
     @classmethod
@@ -419,7 +421,7 @@ class Config:
         if missing:
             raise ValueError(f"Config.from_dict: missing Config fields {missing}")
         values = {**{k: v for k, v in ADDED_FIELDS.items() if k not in values}, **values}
-        for name in ("hidden_sizes", "observation_scale"):  # JSON has lists, not tuples
+        for name in TUPLE_FIELDS:  # JSON has lists, not tuples
             if isinstance(values[name], list):
                 values[name] = tuple(values[name])
         return cls(**values)
