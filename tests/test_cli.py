@@ -223,12 +223,13 @@ def test_noise_resample_flag_takes_a_name_or_a_number_of_steps(text, schedule):
 
 
 @pytest.mark.parametrize("text", ["0", "-4", "four", "2.5", "never"])
-def test_bad_input_noise_resample_flag_is_one_clear_error(text):
-    from noisy_helpers.cli import _config_from
-
-    args = build_parser().parse_args(["train", "--out", "x", "--noise-resample", text])
-    with pytest.raises(ValueError, match="noise_resample"):
-        _config_from(args, Config())
+def test_bad_input_noise_resample_flag_is_one_clear_error(text, tmp_path, capsys):
+    before = tree_hashes(tmp_path)
+    code, _, err = run_main(["train", "--out", str(tmp_path / "run"), "--no-progress",
+                             "--noise-resample", text], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "noise_resample" in err and "Traceback" not in err
+    assert tree_hashes(tmp_path) == before
 
 
 def test_env_kwargs_must_be_a_json_object(capsys, tmp_path):
