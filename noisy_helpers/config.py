@@ -116,7 +116,7 @@ class Config:
     that the angle (raw ±0.21) weighs as much in the first layer as the position (raw ±2.4).
     Tried as a CartPole default: it met every bar on the tuning seeds 4000-4019, then three of
     the first twelve held-out seeds 8000-8011 kept 475 in fewer than 70 % of their later
-    evaluations (README, "A seventeenth candidate"), so it stays off."""
+    evaluations (``benchmarks/results/cartpole/README.md``), so it stays off."""
 
     sigma0: float = 0.5
     """σ0 of factorised noise, σ = σ0/√p at initialisation (§3.2: 0.5)."""
