@@ -32,6 +32,11 @@ The rules:
 * **Files are untrusted input.** Everything read back is validated: JSON types and ranges,
   unknown keys refused (one rule everywhere), an env id must be registered with gymnasium and
   never names a module to import (``module:Env``).
+* **One writer at a time.** A training run holds a lock on its folder from its first write to
+  its end (:func:`claim_run_folder`: ``flock`` on the folder itself, so no file is added, and
+  the operating system releases it when the process ends, ``kill -9`` included).  A second run
+  into the same folder, from another process or the same one, is refused before it writes.
+  Where ``fcntl`` does not exist (Windows) no lock is taken.
 * **No row lost.** ``metrics.csv`` is fsynced at every checkpoint.  A resumed run drops the rows
   written after its checkpoint and a partial last line (left by ``kill -9``), so that every
   episode and every evaluation has exactly one row.
@@ -39,6 +44,7 @@ The rules:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -58,7 +64,7 @@ __all__ = [
     "check_env_id", "check_env_kwargs", "MetricsFile", "read_metrics", "export_agent",
     "write_file", "fsync_file", "fsync_directory", "require_run_folder", "read_selection",
     "find_agent", "selection_for", "check_which", "BEST", "SELECTION", "BEST_FILES",
-    "remove_own_entries",
+    "remove_own_entries", "claim_run_folder",
 ]
 
 MARKER = "run.json"
@@ -238,6 +244,64 @@ def start_run_folder(out, mode: str, kind: str = "run") -> dict:
                   package_version=__version__)
     write_file(out / MARKER, json.dumps(marker, indent=1))
     return marker
+
+
+@contextlib.contextmanager
+def claim_run_folder(out, mode: str, overwrite: bool = False, resume: bool = False,
+                     name: str = "out"):
+    """Hold ``out`` for one writer while the block runs.
+
+    Creates ``out`` if it is absent (``mode == "new"``: the folder itself, nothing in it), takes
+    an exclusive ``flock`` on it, then checks it again with :func:`check_out_folder`: if another
+    run wrote into it since ``mode`` was decided, the mode differs and this raises
+    ``ValueError`` instead of writing over that run.  A folder held by another run (another
+    process, or this one) raises ``ValueError`` naming it.  Either way nothing in ``out`` has
+    changed.  The lock is released when the block ends, and by the operating system if the
+    process dies; the folders this call created are removed then if they are still empty (the
+    block raised before its first write)."""
+    out = Path(out)
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; the checks above and below still run
+        fcntl = None
+    descriptor = os.open(out, os.O_RDONLY) if fcntl is not None else None
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ValueError(f"{name} {str(out)!r} is in use by another training run (it "
+                                 f"holds the folder's lock); wait for it to end or choose "
+                                 f"another folder") from None
+        changed = f"{name} {str(out)!r} changed while this run was being prepared"
+        try:
+            now = check_out_folder(out, overwrite=overwrite, resume=resume, name=name)
+        except (ValueError, FileNotFoundError) as error:
+            raise ValueError(f"{changed}: {error}") from None
+        if now != mode:
+            raise ValueError(f"{changed} (another run wrote into it or removed it); nothing "
+                             f"was written")
+    except BaseException:
+        _release(descriptor, created)
+        raise
+    try:
+        yield out
+    finally:
+        _release(descriptor, created)
+
+
+def _release(descriptor, created) -> None:
+    """Close the lock's descriptor (which releases it), then remove the folders in ``created``
+    (deepest first) that are still empty."""
+    if descriptor is not None:
+        os.close(descriptor)
+    for folder in created:
+        try:
+            folder.rmdir()  # only an empty folder
+        except OSError:
+            break
 
 
 def remove_own_entries(out, entries=OWN_ENTRIES) -> None:

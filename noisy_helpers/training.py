@@ -512,6 +512,17 @@ def train(
         out = tempfile.mkdtemp(prefix="noisy_run_")
     mode = run_folder.check_out_folder(out, overwrite=overwrite, resume=resume)
     out = Path(out)
+    # One writer at a time: from here to the end of the run the folder is locked, and it is
+    # checked again once locked (run_folder.claim_run_folder).
+    with run_folder.claim_run_folder(out, mode, overwrite=overwrite, resume=resume):
+        return _train_in(config, env_id, out, mode, resume, progress, tensorboard, env_kwargs,
+                         snapshot_steps, warm_start)
+
+
+def _train_in(config, env_id, out, mode, resume, progress, tensorboard, env_kwargs,
+              snapshot_steps, warm_start) -> Run:
+    """:func:`train`'s work, in a folder it holds: everything is checked, and the environment,
+    agent and buffer are built, before the first write (``start_run_folder``)."""
     saved = checkpoint = None
     if mode == "resume":
         checkpoint = run_folder.find_checkpoint(out)

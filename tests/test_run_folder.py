@@ -121,6 +121,93 @@ def test_bad_input_out_that_is_a_file_or_not_a_path_is_refused(tmp_path):
     assert (tmp_path / "file").read_text() == "x"
 
 
+
+# ----------------------------------------------------------------------- one writer at a time
+HOLD_FOLDER = """
+import sys, time
+from pathlib import Path
+from noisy_helpers.run_folder import claim_run_folder
+with claim_run_folder(Path(sys.argv[1]), sys.argv[2], resume=sys.argv[2] == "resume"):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def held_by_another_process(run_copy):
+    """``run_copy``, claimed for resuming by a second Python process until the test ends."""
+    import subprocess
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOLDER, str(run_copy), "resume"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield run_copy
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows: no lock is taken")
+@pytest.mark.parametrize("mode, kwargs", [("resume", dict(resume=True)),
+                                          ("overwrite", dict(overwrite=True))])
+def test_a_run_folder_held_by_another_process_is_refused_and_left_as_it_was(
+        held_by_another_process, mode, kwargs):
+    before = tree_hashes(held_by_another_process)
+    with pytest.raises(ValueError, match="out .* is in use by another training run"):
+        with run_folder.claim_run_folder(held_by_another_process, mode, **kwargs):
+            pytest.fail("the block ran while another process held the folder")
+    assert tree_hashes(held_by_another_process) == before
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows: no lock is taken")
+def test_a_folder_is_claimed_once_in_one_process_too_and_free_again_after_the_block(run_copy):
+    with run_folder.claim_run_folder(run_copy, "resume", resume=True):
+        with pytest.raises(ValueError, match="in use"):
+            with run_folder.claim_run_folder(run_copy, "resume", resume=True):
+                pass
+    with run_folder.claim_run_folder(run_copy, "resume", resume=True) as claimed:
+        assert claimed == run_copy
+
+
+def test_a_folder_released_by_an_error_in_the_block_can_be_claimed_again(run_copy):
+    with pytest.raises(KeyError):
+        with run_folder.claim_run_folder(run_copy, "resume", resume=True):
+            raise KeyError("stop")
+    with run_folder.claim_run_folder(run_copy, "resume", resume=True):
+        pass
+
+
+def test_a_new_folder_is_created_by_the_claim_and_removed_if_the_claim_fails(tmp_path):
+    with run_folder.claim_run_folder(tmp_path / "new", "new") as claimed:
+        assert claimed.is_dir() and not any(claimed.iterdir())
+    with pytest.raises(ValueError, match="changed while this run was being prepared"):
+        with run_folder.claim_run_folder(tmp_path / "absent", "resume", resume=False):
+            pass  # "new" now, where the caller had decided "resume"
+    assert not (tmp_path / "absent").exists()
+
+
+def test_folders_the_claim_created_are_removed_if_the_block_writes_nothing(tmp_path):
+    with pytest.raises(RuntimeError):
+        with run_folder.claim_run_folder(tmp_path / "a" / "b" / "run", "new"):
+            raise RuntimeError("a check failed before the first write")
+    assert not (tmp_path / "a").exists()
+    with run_folder.claim_run_folder(tmp_path / "a" / "run", "new") as claimed:
+        start_run_folder(claimed, "new")
+    assert (tmp_path / "a" / "run" / "run.json").is_file()  # written: kept
+
+
+def test_a_folder_another_run_wrote_into_after_the_check_is_not_written_over(run_copy, tmp_path):
+    """The race the re-check closes: decided "new" while empty, then another run started."""
+    folder = tmp_path / "out"
+    assert check_out_folder(folder) == "new"
+    shutil.copytree(run_copy, folder)  # the other run, written in between
+    before = tree_hashes(folder)
+    with pytest.raises(ValueError, match="changed while this run was being prepared"):
+        with run_folder.claim_run_folder(folder, "new"):
+            pytest.fail("the block ran over another run")
+    assert tree_hashes(folder) == before
+
 # ----------------------------------------------------------------------- checkpoints
 def test_a_checkpoint_has_a_manifest_of_every_file(trained):
     manifest = verify_checkpoint(trained / "checkpoint")

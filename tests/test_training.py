@@ -3,6 +3,7 @@ reproducibility, checkpoints and resume, evaluation, and bad input."""
 
 import csv
 import json
+import sys
 
 import gymnasium as gym
 import keras
@@ -130,6 +131,32 @@ def test_resume_continues_to_the_new_total(tmp_path):
     assert np.all(np.diff(steps) >= 0) and steps[-1] == 600
     assert len(resumed.buffer) == 600  # the replay came back with the checkpoint
 
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows: no lock is taken")
+def test_a_run_being_trained_by_another_process_is_not_resumed_or_overwritten(tmp_path):
+    import subprocess
+
+    nh.train(small(total_steps=300), "CartPole-v1", out=tmp_path, progress=False)
+    hold = ("import sys, time; from noisy_helpers.run_folder import claim_run_folder\n"
+            "with claim_run_folder(sys.argv[1], 'resume', resume=True):\n"
+            "    print('held', flush=True); time.sleep(120)")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        before = tree_hashes(tmp_path)
+        for kwargs in (dict(resume=True), dict(overwrite=True)):
+            with pytest.raises(ValueError, match="in use by another training run"):
+                nh.train(small(total_steps=600), "CartPole-v1", out=tmp_path, progress=False,
+                         **kwargs)
+            assert tree_hashes(tmp_path) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    resumed = nh.train(small(total_steps=600), "CartPole-v1", out=tmp_path, resume=True,
+                       progress=False)  # free again once the other process has ended
+    assert load_run_state(tmp_path)["step"] == 600 and resumed.agent.train_steps == 500
 
 def test_interrupt_saves_a_checkpoint_that_resume_continues(tmp_path, monkeypatch):
     calls = {"n": 0}
