@@ -36,7 +36,8 @@ The rules:
   its end (:func:`claim_run_folder`: ``flock`` on the folder itself, so no file is added, and
   the operating system releases it when the process ends, ``kill -9`` included).  A second run
   into the same folder, from another process or the same one, is refused before it writes.
-  Where ``fcntl`` does not exist (Windows) no lock is taken.
+  Where ``fcntl`` does not exist (Windows), or the filesystem refuses to lock a folder (as
+  some network and FUSE mounts may), no lock is taken.
 * **No row lost.** ``metrics.csv`` is fsynced at every checkpoint.  A resumed run drops the rows
   written after its checkpoint and a partial last line (left by ``kill -9``), so that every
   episode and every evaluation has exactly one row.
@@ -262,19 +263,8 @@ def claim_run_folder(out, mode: str, overwrite: bool = False, resume: bool = Fal
     out = Path(out)
     created = [folder for folder in (out, *out.parents) if not folder.exists()]
     out.mkdir(parents=True, exist_ok=True)
+    descriptor = _lock_folder(out, name)
     try:
-        import fcntl
-    except ImportError:  # Windows: no flock; the checks above and below still run
-        fcntl = None
-    descriptor = os.open(out, os.O_RDONLY) if fcntl is not None else None
-    try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ValueError(f"{name} {str(out)!r} is in use by another training run (it "
-                                 f"holds the folder's lock); wait for it to end or choose "
-                                 f"another folder") from None
         changed = f"{name} {str(out)!r} changed while this run was being prepared"
         try:
             now = check_out_folder(out, overwrite=overwrite, resume=resume, name=name)
@@ -290,6 +280,32 @@ def claim_run_folder(out, mode: str, overwrite: bool = False, resume: bool = Fal
         yield out
     finally:
         _release(descriptor, created)
+
+
+def _lock_folder(out: Path, name: str):
+    """An exclusive ``flock`` on the folder ``out``; returns the descriptor that holds it, or
+    None where no lock can be taken: no ``fcntl`` (Windows), or a filesystem that refuses to
+    lock a folder (as some network and FUSE mounts may).  A folder locked by another run
+    raises ``ValueError`` naming it."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        descriptor = os.open(out, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise ValueError(f"{name} {str(out)!r} is in use by another training run (it holds "
+                         f"the folder's lock); wait for it to end or choose another "
+                         f"folder") from None
+    except OSError:  # the filesystem cannot lock it: go on without, as on Windows
+        os.close(descriptor)
+        return None
+    return descriptor
 
 
 def _release(descriptor, created) -> None:

@@ -170,6 +170,19 @@ def test_a_folder_is_claimed_once_in_one_process_too_and_free_again_after_the_bl
         assert claimed == run_copy
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl on Windows")
+def test_a_filesystem_that_cannot_lock_a_folder_runs_without_the_lock(run_copy, monkeypatch):
+    import errno
+    import fcntl
+
+    def refuse(descriptor, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", refuse)
+    with run_folder.claim_run_folder(run_copy, "resume", resume=True) as claimed:
+        assert claimed == run_copy  # the run goes on, unlocked, as on Windows
+
+
 def test_a_folder_released_by_an_error_in_the_block_can_be_claimed_again(run_copy):
     with pytest.raises(KeyError):
         with run_folder.claim_run_folder(run_copy, "resume", resume=True):
