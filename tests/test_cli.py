@@ -10,6 +10,7 @@ import pytest
 import noisy_helpers as nh
 from noisy_helpers import Config
 from noisy_helpers.cli import build_parser, main
+from folder_lock import held_by_another_process
 from state import tree_hashes
 
 
@@ -253,13 +254,7 @@ def cli_run(tmp_path_factory):
 @pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows: no lock is taken")
 def test_train_into_a_run_another_process_is_training_is_one_line_exit_2(cli_run, capsys):
     run = cli_run / "run"
-    hold = ("import sys, time; from noisy_helpers.run_folder import claim_run_folder\n"
-            "with claim_run_folder(sys.argv[1], 'resume', resume=True):\n"
-            "    print('held', flush=True); time.sleep(120)")
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(run)], stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(run):
         before = tree_hashes(run)
         code, _, err = run_main(["train", "--small", "--out", str(run), "--no-progress",
                                  "--total-steps", "600", "--eval-period", "300", "--resume"],
@@ -267,9 +262,7 @@ def test_train_into_a_run_another_process_is_training_is_one_line_exit_2(cli_run
         assert code == 2 and len(err.strip().splitlines()) == 1
         assert "is in use by another training run" in err and "Traceback" not in err
         assert tree_hashes(run) == before
-    finally:
-        holder.kill()
-        holder.wait()
+
 
 def flip(path):
     data = bytearray(path.read_bytes())

@@ -23,6 +23,7 @@ from noisy_helpers.run_folder import (
     start_run_folder,
     verify_checkpoint,
 )
+import folder_lock
 from state import assert_refused_unchanged, assert_unchanged, snapshot, tree_hashes
 
 
@@ -123,29 +124,11 @@ def test_bad_input_out_that_is_a_file_or_not_a_path_is_refused(tmp_path):
 
 
 # ----------------------------------------------------------------------- one writer at a time
-HOLD_FOLDER = """
-import sys, time
-from pathlib import Path
-from noisy_helpers.run_folder import claim_run_folder
-with claim_run_folder(Path(sys.argv[1]), sys.argv[2], resume=sys.argv[2] == "resume"):
-    print("held", flush=True)
-    time.sleep(120)
-"""
-
-
 @pytest.fixture
 def held_by_another_process(run_copy):
-    """``run_copy``, claimed for resuming by a second Python process until the test ends."""
-    import subprocess
-
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOLDER, str(run_copy), "resume"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    """``run_copy``, held by a second Python process until the test ends."""
+    with folder_lock.held_by_another_process(run_copy):
         yield run_copy
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows: no lock is taken")

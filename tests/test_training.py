@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import noisy_helpers as nh
 from noisy_helpers import Config
 from noisy_helpers.training import DIAGNOSTIC_FIELDS, METRIC_FIELDS, load_run_state
+from folder_lock import held_by_another_process
 from state import tree_hashes
 
 
@@ -135,25 +136,14 @@ def test_resume_continues_to_the_new_total(tmp_path):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows: no lock is taken")
 def test_a_run_being_trained_by_another_process_is_not_resumed_or_overwritten(tmp_path):
-    import subprocess
-
     nh.train(small(total_steps=300), "CartPole-v1", out=tmp_path, progress=False)
-    hold = ("import sys, time; from noisy_helpers.run_folder import claim_run_folder\n"
-            "with claim_run_folder(sys.argv[1], 'resume', resume=True):\n"
-            "    print('held', flush=True); time.sleep(120)")
-    holder = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(tmp_path):
         before = tree_hashes(tmp_path)
         for kwargs in (dict(resume=True), dict(overwrite=True)):
             with pytest.raises(ValueError, match="in use by another training run"):
                 nh.train(small(total_steps=600), "CartPole-v1", out=tmp_path, progress=False,
                          **kwargs)
             assert tree_hashes(tmp_path) == before
-    finally:
-        holder.kill()
-        holder.wait()
     resumed = nh.train(small(total_steps=600), "CartPole-v1", out=tmp_path, resume=True,
                        progress=False)  # free again once the other process has ended
     assert load_run_state(tmp_path)["step"] == 600 and resumed.agent.train_steps == 500
