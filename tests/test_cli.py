@@ -238,7 +238,6 @@ def test_env_kwargs_must_be_a_json_object(capsys, tmp_path):
     assert code == 2 and "--env-kwargs" in err and "JSON object" in err
 
 
-
 # ----------------------------------------------------------------- bad input, as a table
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
@@ -248,7 +247,6 @@ def cli_run(tmp_path_factory):
                  "--total-steps", "300", "--eval-period", "300"]) == 0
     assert main(["export", "--run", str(root / "run"), "--out", str(root / "export")]) == 0
     return root
-
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows: no lock is taken")

@@ -122,7 +122,6 @@ def test_bad_input_out_that_is_a_file_or_not_a_path_is_refused(tmp_path):
     assert (tmp_path / "file").read_text() == "x"
 
 
-
 # ----------------------------------------------------------------------- one writer at a time
 @pytest.fixture
 def held_by_another_process(run_copy):
@@ -203,6 +202,7 @@ def test_a_folder_another_run_wrote_into_after_the_check_is_not_written_over(run
         with run_folder.claim_run_folder(folder, "new"):
             pytest.fail("the block ran over another run")
     assert tree_hashes(folder) == before
+
 
 # ----------------------------------------------------------------------- checkpoints
 def test_a_checkpoint_has_a_manifest_of_every_file(trained):

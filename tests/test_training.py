@@ -19,7 +19,6 @@ from folder_lock import held_by_another_process
 from state import tree_hashes
 
 
-
 class NeverEnds(gym.Env):
     """An environment that never terminates: its episodes only end by the time limit."""
 
@@ -133,7 +132,6 @@ def test_resume_continues_to_the_new_total(tmp_path):
     assert len(resumed.buffer) == 600  # the replay came back with the checkpoint
 
 
-
 @pytest.mark.skipif(sys.platform == "win32", reason="no flock on Windows: no lock is taken")
 def test_a_run_being_trained_by_another_process_is_not_resumed_or_overwritten(tmp_path):
     nh.train(small(total_steps=300), "CartPole-v1", out=tmp_path, progress=False)
@@ -147,6 +145,7 @@ def test_a_run_being_trained_by_another_process_is_not_resumed_or_overwritten(tm
     resumed = nh.train(small(total_steps=600), "CartPole-v1", out=tmp_path, resume=True,
                        progress=False)  # free again once the other process has ended
     assert load_run_state(tmp_path)["step"] == 600 and resumed.agent.train_steps == 500
+
 
 def test_interrupt_saves_a_checkpoint_that_resume_continues(tmp_path, monkeypatch):
     calls = {"n": 0}
