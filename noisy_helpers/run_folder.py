@@ -32,7 +32,7 @@ The rules:
 * **Files are untrusted input.** Everything read back is validated: JSON types and ranges,
   unknown keys refused (one rule everywhere), an env id must be registered with gymnasium and
   never names a module to import (``module:Env``).
-* **One writer at a time.** A training run holds a lock on its folder from its first write to
+* **One writer at a time.** A training run holds a lock on its folder from its first check to
   its end (:func:`claim_run_folder`: ``flock`` on the folder itself, so no file is added, and
   the operating system releases it when the process ends, ``kill -9`` included).  A second run
   into the same folder, from another process or the same one, is refused before it writes.
@@ -263,8 +263,9 @@ def claim_run_folder(out, mode: str, overwrite: bool = False, resume: bool = Fal
     out = Path(out)
     created = [folder for folder in (out, *out.parents) if not folder.exists()]
     out.mkdir(parents=True, exist_ok=True)
-    descriptor = _lock_folder(out, name)
+    descriptor = None
     try:
+        descriptor = _lock_folder(out, name)
         changed = f"{name} {str(out)!r} changed while this run was being prepared"
         try:
             now = check_out_folder(out, overwrite=overwrite, resume=resume, name=name)
@@ -273,10 +274,6 @@ def claim_run_folder(out, mode: str, overwrite: bool = False, resume: bool = Fal
         if now != mode:
             raise ValueError(f"{changed} (another run wrote into it or removed it); nothing "
                              f"was written")
-    except BaseException:
-        _release(descriptor, created)
-        raise
-    try:
         yield out
     finally:
         _release(descriptor, created)

@@ -515,14 +515,15 @@ def train(
     # One writer at a time: from here to the end of the run the folder is locked, and it is
     # checked again once locked (run_folder.claim_run_folder).
     with run_folder.claim_run_folder(out, mode, overwrite=overwrite, resume=resume):
-        return _train_in(config, env_id, out, mode, resume, progress, tensorboard, env_kwargs,
+        return _train_in(config, env_id, out, mode, progress, tensorboard, env_kwargs,
                          snapshot_steps, warm_start)
 
 
-def _train_in(config, env_id, out, mode, resume, progress, tensorboard, env_kwargs,
-              snapshot_steps, warm_start) -> Run:
-    """:func:`train`'s work, in a folder it holds: everything is checked, and the environment,
-    agent and buffer are built, before the first write (``start_run_folder``)."""
+def _train_in(config, env_id, out, mode, progress, tensorboard, env_kwargs, snapshot_steps,
+              warm_start) -> Run:
+    """:func:`train`'s work, in a folder it holds (``mode``: :func:`run_folder.check_out_folder`'s
+    answer): everything is checked, and the environment, agent and buffer are built, before the
+    first write (``start_run_folder``)."""
     saved = checkpoint = None
     if mode == "resume":
         checkpoint = run_folder.find_checkpoint(out)
@@ -530,7 +531,7 @@ def _train_in(config, env_id, out, mode, resume, progress, tensorboard, env_kwar
         if saved["run_id"] != run_folder.read_marker(out)["run_id"]:
             raise ValueError(f"resume: the checkpoint in {str(checkpoint)!r} belongs to another "
                              f"run than {str(out / run_folder.MARKER)!r} (run ids differ)")
-    env_kwargs = _check_train_arguments(config, env_id, env_kwargs, resume, saved)
+    env_kwargs = _check_train_arguments(config, env_id, env_kwargs, mode == "resume", saved)
     warm = None
     if warm_start is not None:
         if mode == "resume":
