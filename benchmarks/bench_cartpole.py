@@ -57,8 +57,12 @@ was not adopted either.
 
 Each (agent, seed) is one job, run in ``--workers`` processes of one thread each.  A finished
 job is cached in ``--out`` (ours: its run folder; sb3: ``result.json``) and never recomputed
-unless its settings change; an interrupted run of ours resumes from its checkpoint.  About
-2 hours on 2 cores for both agents on 20 seeds.
+unless its settings change; an interrupted run of ours resumes from its checkpoint.  A stop
+(Ctrl-C, or SIGTERM to this script: ``kill PID``) reaches every worker: each running seed of
+ours saves its checkpoint at a whole step, no other seed starts, and the script exits with
+status 130 once every worker has ended; the same command then resumes.  If the script is
+killed outright (SIGKILL), each worker notices within half a second, stops its seed the same
+way and exits.  About 2 hours on 2 cores for both agents on 20 seeds.
 """
 
 from __future__ import annotations
@@ -67,8 +71,12 @@ import argparse
 import ast
 import dataclasses
 import json
+import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -238,8 +246,84 @@ def run_sb3(job: dict) -> dict:
     return result
 
 
+# ---------------------------------------------------------------------------------- workers
+#: In a worker process: whether a job is running, and whether a stop has come.
+_worker = {"running": False, "stopping": False}
+
+
+def _stop_in_worker(signum, frame) -> None:
+    """A worker's SIGINT or SIGTERM: start no other job, and end the one running.  While
+    ``train`` runs, its own handler takes the signal instead and saves a checkpoint first."""
+    _worker["stopping"] = True
+    if _worker["running"]:
+        raise KeyboardInterrupt
+
+
+def _exit_with_the_script(script_pid: int, period: float = 0.5, grace: float = 120.0) -> None:
+    """End this worker once the script is gone, however it ended (SIGKILL included): a daemon
+    thread watches the parent process id.  A running job is stopped first as SIGTERM stops it
+    (a seed of ours saves its checkpoint), for at most ``grace`` seconds."""
+    def watch() -> None:
+        while os.getppid() == script_pid:
+            time.sleep(period)
+        _worker["stopping"] = True
+        if _worker["running"]:
+            os.kill(os.getpid(), signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while _worker["running"] and time.monotonic() < deadline:
+                time.sleep(period / 10)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-the-script", daemon=True).start()
+
+
+def _start_worker(script_pid: int) -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop_in_worker)
+    _exit_with_the_script(script_pid)
+
+
 def _run(job: dict) -> dict:
-    return (run_ours if job["agent"] == "ours" else run_sb3)(job)
+    """One job, in a worker; once a stop has come, every later job ends before it starts."""
+    _worker["running"] = True
+    try:
+        if _worker["stopping"]:
+            raise KeyboardInterrupt
+        return (run_ours if job["agent"] == "ours" else run_sb3)(job)
+    except KeyboardInterrupt:
+        _worker["stopping"] = True
+        raise
+    finally:
+        _worker["running"] = False
+
+
+def run_jobs(jobs: list, workers: int) -> list:
+    """Each job's result, in order, from ``workers`` processes.
+
+    A stop (SIGINT, or SIGTERM to this process) or a failed job stops every worker: each is
+    sent SIGTERM, so that a run of ours saves its checkpoint at a whole step
+    (``noisy_helpers.interrupts``) and no other job starts; the exception is raised once
+    every worker has ended, so none is left running its seed without this script.  If this
+    process is killed outright (SIGKILL), each worker sees it within half a second, stops its
+    seed in the same way and exits.
+    """
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    futures, pool = [], None
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                                   initargs=(os.getpid(),))
+        futures = [pool.submit(_run, job) for job in jobs]
+        return [future.result() for future in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        for child in multiprocessing.active_children():
+            child.terminate()
+        raise
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ------------------------------------------------------------------------------- reporting
@@ -377,6 +461,8 @@ def main(argv=None) -> None:
         seeds = seed_set(args.seeds)
     except ValueError as error:
         parser.error(str(error))
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
     agents = [a for a in args.agents.split(",") if a]
     if not set(agents) <= {"ours", "sb3"}:
         parser.error(f"--agents must name ours and/or sb3, got {args.agents!r}")
@@ -396,8 +482,13 @@ def main(argv=None) -> None:
             else:
                 jobs.append(dict(agent=agent, seed=seed, out=str(args.out / "sb3" / f"seed_{seed}"),
                                  settings=dict(hyperparameters=SB3_ZOO, total_steps=TOTAL_STEPS)))
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        outcomes = list(pool.map(_run, jobs))
+    try:
+        outcomes = run_jobs(jobs, args.workers)
+    except KeyboardInterrupt:
+        print(f"bench_cartpole: stopped; every worker has ended. Each seed of ours that had "
+              f"started saved its checkpoint under {args.out}, and the same command resumes it "
+              f"(a seed of sb3 starts again).", file=sys.stderr)
+        raise SystemExit(130) from None
     results = {agent: {} for agent in agents}
     for job, outcome in zip(jobs, outcomes):
         results[job["agent"]][job["seed"]] = outcome

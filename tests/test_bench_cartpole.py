@@ -1,7 +1,12 @@
-"""Tests for benchmarks/bench_cartpole.py's seed sets: a held-out set is only held out if no
-other set, tuning or held-out, shares a seed with it."""
+"""Tests for benchmarks/bench_cartpole.py: its seed sets (a held-out set is only held out if
+no other set, tuning or held-out, shares a seed with it), its arguments, and its stop (no
+worker outlives the script)."""
 
+import os
+import signal
+import subprocess
 import sys
+import time
 from itertools import combinations
 from pathlib import Path
 
@@ -92,3 +97,124 @@ def test_a_bad_set_is_one_clear_line_before_anything_runs(item, message, tmp_pat
     error = printed.strip().splitlines()[-1]
     assert ": error: " in error and message in error, error
     assert not out.exists()
+
+
+@pytest.mark.parametrize("workers", ["0", "-1"])
+def test_a_worker_count_below_one_is_one_clear_line_before_anything_runs(workers, tmp_path,
+                                                                         capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        bench_cartpole.main(["--agents", "ours", "--seeds", "0", "--out", str(out),
+                             "--workers", workers])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"--workers must be at least 1, got {workers}" in error
+    assert not out.exists()
+
+
+def test_after_a_stop_a_worker_starts_no_other_job(monkeypatch):
+    def must_not_run(job):
+        raise AssertionError("a job started after the stop")
+
+    monkeypatch.setattr(bench_cartpole, "run_ours", must_not_run)
+    monkeypatch.setitem(bench_cartpole._worker, "stopping", True)
+    with pytest.raises(KeyboardInterrupt):
+        bench_cartpole._run(dict(agent="ours", seed=0))
+    assert bench_cartpole._worker == {"running": False, "stopping": True}
+
+
+def test_a_stop_during_a_job_marks_the_worker_stopping(monkeypatch):
+    def stopped(job):
+        assert bench_cartpole._worker["running"]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench_cartpole, "run_ours", stopped)
+    monkeypatch.setitem(bench_cartpole._worker, "stopping", False)
+    with pytest.raises(KeyboardInterrupt):
+        bench_cartpole._run(dict(agent="ours", seed=0))
+    assert bench_cartpole._worker == {"running": False, "stopping": True}
+
+
+def _children(pid: int) -> set:
+    """The process ids whose parent is ``pid`` (Linux: /proc)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.add(int(stat.parent.name))
+    return children
+
+
+def _running(pids) -> list:
+    """Those of ``pids`` still running (not gone, not a zombie)."""
+    running = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            running.append(pid)
+    return running
+
+
+def _training_started(seed_dir: Path) -> bool:
+    """Whether the run has logged an episode (so its training loop, and its stop, run)."""
+    try:
+        return len((seed_dir / "metrics.csv").read_text().splitlines()) >= 2
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the workers in /proc")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_stopped_benchmark_leaves_no_worker_and_each_started_seed_keeps_a_checkpoint(
+        stop, tmp_path):
+    """SIGTERM: the script stops its workers, then exits 130 with one line.  SIGKILL: the
+    script is gone at once, and each worker, seeing it, stops its seed and exits."""
+    from noisy_helpers.run_folder import find_checkpoint, read_state
+
+    out = tmp_path / "out"
+    script = Path(bench_cartpole.__file__)
+    printed = tmp_path / "stdout.txt", tmp_path / "stderr.txt"  # files: a worker left running
+    with open(printed[0], "w") as stdout, open(printed[1], "w") as stderr:  # holds no pipe
+        bench = subprocess.Popen(
+            [sys.executable, str(script), "--agents", "ours", "--seeds", "0:3", "--workers", "2",
+             "--out", str(out)], stdout=stdout, stderr=stderr, start_new_session=True)
+    started = [out / "ours" / f"seed_{seed}" for seed in (0, 1)]
+    try:
+        deadline = time.monotonic() + 240
+        while not all(_training_started(seed_dir) for seed_dir in started):
+            assert bench.poll() is None, printed[1].read_text()
+            assert time.monotonic() < deadline, "the two seeds did not start training"
+            time.sleep(0.2)
+        workers = _children(bench.pid)
+        assert len(workers) >= 2, workers
+        bench.send_signal(stop)
+        bench.wait(timeout=120)
+        deadline = time.monotonic() + 60  # SIGKILL: the workers end on their own
+        while _running(workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        left_running = _running(workers)
+    finally:
+        try:  # the script and any worker still running: only if the test failed
+            os.killpg(bench.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        bench.wait()
+    stderr = printed[1].read_text()
+    assert not left_running, f"workers {left_running} outlived the benchmark"
+    if stop == signal.SIGTERM:
+        assert bench.returncode == 130, stderr
+        assert "Traceback" not in stderr, stderr
+        assert stderr.strip().splitlines()[-1].startswith(
+            "bench_cartpole: stopped; every worker has ended."), stderr
+    for seed, seed_dir in zip((0, 1), started):
+        state = read_state(find_checkpoint(seed_dir))  # verified: a whole, resumable checkpoint
+        assert state["config"].seed == seed
+        assert 0 < state["step"] < bench_cartpole.TOTAL_STEPS
+    assert not (out / "ours" / "seed_2").exists()  # the third seed never started
