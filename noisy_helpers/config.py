@@ -97,8 +97,8 @@ class Config:
     default, our choice): only the output layer is noisy.  On CartPole the first hidden layer
     reads the four raw state numbers, and noise there perturbs every feature at once: on the
     tuning seeds 100 and 101 the all-noisy network's best evaluation in its first 20k steps
-    was 291 and 268, and the output-noisy one reached 500 at 12.5k and 20k (README, "CartPole:
-    defaults tested on held-out seeds")."""
+    was 291 and 268, and the output-noisy one first reached 475 at 12.5k and 20k
+    (``benchmarks/results/cartpole/README.md``, "the first round of choices")."""
 
     dueling: bool = False
     """A dueling head (Wang et al. 2016): the last hidden layer feeds a value V(s) and
