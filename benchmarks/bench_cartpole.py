@@ -57,12 +57,17 @@ was not adopted either.
 
 Each (agent, seed) is one job, run in ``--workers`` processes of one thread each.  A finished
 job is cached in ``--out`` (ours: its run folder; sb3: ``result.json``) and never recomputed
-unless its settings change; an interrupted run of ours resumes from its checkpoint.  A stop
-(Ctrl-C, or SIGTERM to this script: ``kill PID``) reaches every worker: each running seed of
-ours saves its checkpoint at a whole step, no other seed starts, and the script exits with
-status 130 once every worker has ended; the same command then resumes.  If the script is
-killed outright (SIGKILL), each worker notices within half a second, stops its seed the same
-way and exits.  About 2 hours on 2 cores for both agents on 20 seeds.
+unless its settings change.  A seed that did not finish starts again from its first step, so
+that a seed's numbers are one run's, whatever stopped the benchmark: a resumed run would start
+a fresh episode at its checkpoint (``train`` does not save the environment's state) and part
+ways with the uninterrupted run from there (seen on seed 4009 of the third set, stopped at step
+16,529: its evaluations differ from step 17,500 on), and the comparisons seed by seed
+(``compare_cartpole.py``) pair runs.  A stop (Ctrl-C, or SIGTERM to this script: ``kill PID``)
+reaches every worker: each running seed stops at a whole step, no other seed starts, and the
+script exits with status 130 once every worker has ended; the same command then goes on from
+the finished seeds.  If the script is killed outright (SIGKILL), each worker notices within half
+a second, stops its seed the same way and exits.  About 2 hours on 2 cores for both agents on
+20 seeds.
 """
 
 from __future__ import annotations
@@ -146,7 +151,9 @@ def _one_thread() -> None:
 
 # ------------------------------------------------------------------------------------- ours
 def run_ours(job: dict) -> dict:
-    """Train (or resume, or reuse) one seed of ours; evaluate its best agent afresh."""
+    """Train (or reuse, if finished with this config) one seed of ours; evaluate its best agent
+    afresh.  An unfinished run is trained again from its first step, not resumed (see the
+    module docstring)."""
     _one_thread()
     from noisy_helpers import Config, load_agent, read_metrics, summarise_evaluations, train
     from noisy_helpers.run_folder import find_checkpoint, read_state
@@ -159,11 +166,9 @@ def run_ours(job: dict) -> dict:
     except (FileNotFoundError, ValueError):
         saved = None  # no run, or not a usable one: train afresh
     done = saved is not None and saved["step"] >= config.total_steps and saved["config"] == config
-    if not done:  # a run of this config that stopped early is continued
-        resume = saved is not None and saved["config"].replace(
-            total_steps=config.total_steps) == config
-        train(config, env_id="CartPole-v1", out=out, resume=resume, overwrite=not resume,
-              progress=False, tensorboard=False)
+    if not done:  # nothing, another config, or a run that stopped early: trained from step 0
+        train(config, env_id="CartPole-v1", out=out, overwrite=True, progress=False,
+              tensorboard=False)
     summary = summarise_evaluations(read_metrics(out / "metrics.csv"), THRESHOLD)
     agent, selection, _ = load_agent(out, "best")  # verified before loading
     envs = [make_env("CartPole-v1") for _ in range(EVAL_EPISODES)]
@@ -262,7 +267,7 @@ def _stop_in_worker(signum, frame) -> None:
 def _exit_with_the_script(script_pid: int, period: float = 0.5, grace: float = 120.0) -> None:
     """End this worker once the script is gone, however it ended (SIGKILL included): a daemon
     thread watches the parent process id.  A running job is stopped first as SIGTERM stops it
-    (a seed of ours saves its checkpoint), for at most ``grace`` seconds."""
+    (a seed of ours stops at a whole step), for at most ``grace`` seconds."""
     def watch() -> None:
         while os.getppid() == script_pid:
             time.sleep(period)
@@ -301,11 +306,10 @@ def run_jobs(jobs: list, workers: int) -> list:
     """Each job's result, in order, from ``workers`` processes.
 
     A stop (SIGINT, or SIGTERM to this process) or a failed job stops every worker: each is
-    sent SIGTERM, so that a run of ours saves its checkpoint at a whole step
-    (``noisy_helpers.interrupts``) and no other job starts; the exception is raised once
-    every worker has ended, so none is left running its seed without this script.  If this
-    process is killed outright (SIGKILL), each worker sees it within half a second, stops its
-    seed in the same way and exits.
+    sent SIGTERM, so that a run of ours stops at a whole step (``noisy_helpers.interrupts``)
+    and no other job starts; the exception is raised once every worker has ended, so none is
+    left running its seed without this script.  If this process is killed outright (SIGKILL),
+    each worker sees it within half a second, stops its seed in the same way and exits.
     """
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     futures, pool = [], None
@@ -485,9 +489,9 @@ def main(argv=None) -> None:
     try:
         outcomes = run_jobs(jobs, args.workers)
     except KeyboardInterrupt:
-        print(f"bench_cartpole: stopped; every worker has ended. Each seed of ours that had "
-              f"started saved its checkpoint under {args.out}, and the same command resumes it "
-              f"(a seed of sb3 starts again).", file=sys.stderr)
+        print(f"bench_cartpole: stopped; every worker has ended. The finished seeds are kept "
+              f"under {args.out}; the same command goes on from them (a seed that did not "
+              f"finish starts again).", file=sys.stderr)
         raise SystemExit(130) from None
     results = {agent: {} for agent in agents}
     for job, outcome in zip(jobs, outcomes):

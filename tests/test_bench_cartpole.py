@@ -171,7 +171,7 @@ def _training_started(seed_dir: Path) -> bool:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="finds the workers in /proc")
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-def test_a_stopped_benchmark_leaves_no_worker_and_each_started_seed_keeps_a_checkpoint(
+def test_a_stopped_benchmark_leaves_no_worker_and_each_started_seed_stops_at_a_whole_step(
         stop, tmp_path):
     """SIGTERM: the script stops its workers, then exits 130 with one line.  SIGKILL: the
     script is gone at once, and each worker, seeing it, stops its seed and exits."""
@@ -214,7 +214,61 @@ def test_a_stopped_benchmark_leaves_no_worker_and_each_started_seed_keeps_a_chec
         assert stderr.strip().splitlines()[-1].startswith(
             "bench_cartpole: stopped; every worker has ended."), stderr
     for seed, seed_dir in zip((0, 1), started):
-        state = read_state(find_checkpoint(seed_dir))  # verified: a whole, resumable checkpoint
+        state = read_state(find_checkpoint(seed_dir))  # train's stop: a whole, verified checkpoint
         assert state["config"].seed == seed
         assert 0 < state["step"] < bench_cartpole.TOTAL_STEPS
     assert not (out / "ours" / "seed_2").exists()  # the third seed never started
+
+
+@pytest.fixture(scope="module")
+def finished_small_run(tmp_path_factory):
+    """A finished 600-step CartPole run of ``Config.small`` and its config."""
+    import noisy_helpers as nh
+
+    config = nh.Config.small(seed=5, best_check_episodes=0)
+    out = tmp_path_factory.mktemp("bench") / "seed_5"
+    nh.train(config, "CartPole-v1", out=out, progress=False, tensorboard=False)
+    return out, config
+
+
+class _Trained(Exception):
+    pass
+
+
+def _recording_train(calls):
+    def train(config, **kwargs):
+        calls.append(dict(kwargs, config=config))
+        raise _Trained
+    return train
+
+
+def test_an_unfinished_seed_is_trained_again_from_its_first_step_not_resumed(
+        finished_small_run, tmp_path, monkeypatch):
+    import shutil
+
+    import noisy_helpers as nh
+
+    out, config = finished_small_run
+    copy = tmp_path / "seed_5"
+    shutil.copytree(out, copy)
+    calls = []
+    monkeypatch.setattr(nh, "train", _recording_train(calls))
+    longer = config.replace(total_steps=2 * config.total_steps)  # so this run is unfinished
+    with pytest.raises(_Trained):
+        bench_cartpole.run_ours(dict(config=longer.to_dict(), out=str(copy)))
+    assert len(calls) == 1
+    assert calls[0]["config"] == longer
+    assert calls[0]["overwrite"] is True and not calls[0].get("resume", False)
+
+
+def test_a_finished_seed_of_the_same_config_is_read_not_trained_again(finished_small_run,
+                                                                       monkeypatch):
+    import noisy_helpers as nh
+
+    out, config = finished_small_run
+    calls = []
+    monkeypatch.setattr(nh, "train", _recording_train(calls))
+    result = bench_cartpole.run_ours(dict(config=config.to_dict(), out=str(out)))
+    assert calls == []
+    assert result["evaluations"] == config.total_steps // config.eval_period
+    assert 0 <= result["best_fresh"] <= 500
