@@ -1,6 +1,7 @@
 """Tests for benchmarks/bench_cartpole.py: its seed sets (a held-out set is only held out if
-no other set, tuning or held-out, shares a seed with it), its arguments, and its stop (no
-worker outlives the script)."""
+no other set, tuning or held-out, shares a seed with it), its arguments, its stop (no worker
+outlives the script) and its cache (a finished seed is read, an unfinished one trained again
+from step 0)."""
 
 import os
 import signal
