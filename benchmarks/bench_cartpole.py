@@ -80,7 +80,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -264,28 +263,25 @@ def _stop_in_worker(signum, frame) -> None:
         raise KeyboardInterrupt
 
 
-def _exit_with_the_script(script_pid: int, period: float = 0.5, grace: float = 120.0) -> None:
-    """End this worker once the script is gone, however it ended (SIGKILL included): a daemon
-    thread watches the parent process id.  A running job is stopped first as SIGTERM stops it
-    (a seed of ours stops at a whole step), for at most ``grace`` seconds."""
-    def watch() -> None:
-        while os.getppid() == script_pid:
-            time.sleep(period)
-        _worker["stopping"] = True
-        if _worker["running"]:
-            os.kill(os.getpid(), signal.SIGTERM)
-            deadline = time.monotonic() + grace
-            while _worker["running"] and time.monotonic() < deadline:
-                time.sleep(period / 10)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-the-script", daemon=True).start()
+def _stop_the_running_job(grace: float = 120.0) -> None:
+    """Once the script is gone: stop the running job as SIGTERM stops it (a seed of ours stops
+    at a whole step), waiting at most ``grace`` seconds, and start no other."""
+    _worker["stopping"] = True
+    if _worker["running"]:
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while _worker["running"] and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def _start_worker(script_pid: int) -> None:
+    from noisy_helpers.experiments import _exit_with_driver
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _stop_in_worker)
-    _exit_with_the_script(script_pid)
+    # The sweep runner's watcher: it sees the script gone however it ended (SIGKILL included)
+    # within half a second, and exits the worker after stopping its job.
+    _exit_with_driver(script_pid, before_exit=_stop_the_running_job)
 
 
 def _run(job: dict) -> dict:

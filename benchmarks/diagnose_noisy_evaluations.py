@@ -24,7 +24,6 @@ import json
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from noisy_helpers import read_metrics, summarise_evaluations  # noqa: E402
 
@@ -81,14 +80,18 @@ def _seed_of(folder: Path):
     return int(number) if number.isdigit() else None
 
 
-def report(run_folder: Path, committed=None) -> str:
-    """The table for every ``seed_*/metrics.csv`` in ``run_folder``, and a closing count."""
+def seed_folders(run_folder: Path) -> list:
+    """The ``seed_<N>`` folders of ``run_folder`` that hold a ``metrics.csv``, by seed."""
+    return sorted((f for f in run_folder.glob("seed_*") if _seed_of(f) is not None
+                   and (f / "metrics.csv").is_file()), key=_seed_of)
+
+
+def report(folders: list, committed=None) -> str:
+    """The table for the seed folders ``folders`` (:func:`seed_folders`), and a closing count."""
     lines = [f"{'seed':>6} {'evals':>5} | {'greedy: first':>13} {'share':>5} {'last':>6} | "
              f"{'noisy: first':>12} {'share':>5} {'last':>6}" + (" | against the summary"
                                                               if committed is not None else "")]
     gaps, below = [], {"greedy": [], "noisy": []}
-    folders = sorted((f for f in run_folder.glob("seed_*") if _seed_of(f) is not None
-                      and (f / "metrics.csv").is_file()), key=_seed_of)
     for folder in folders:
         seed = _seed_of(folder)
         both = greedy_and_noisy(read_metrics(folder / "metrics.csv"))
@@ -118,14 +121,13 @@ def main(argv=None) -> None:
     parser.add_argument("--summary", type=Path, default=None,
                         help="a committed summary_*.json of the same setting to compare with")
     args = parser.parse_args(argv)
-    if not args.run_folder.is_dir() or not any(
-            _seed_of(f) is not None and (f / "metrics.csv").is_file()
-            for f in args.run_folder.glob("seed_*")):
+    folders = seed_folders(args.run_folder) if args.run_folder.is_dir() else []
+    if not folders:
         parser.error(f"run_folder must be a folder with seed_*/metrics.csv in it, got "
                      f"{str(args.run_folder)!r}")
     try:
         committed = None if args.summary is None else _committed_returns(args.summary)
-        print(report(args.run_folder, committed))
+        print(report(folders, committed))
     except ValueError as error:
         parser.error(str(error))
 

@@ -138,14 +138,18 @@ def sweep(base: Config, field: str, values, seeds, env_id: str = "CartPole-v1",
 
 
 # ---------------------------------------------------------------------------- workers
-def _exit_with_driver(driver_pid: int, period: float = 0.5) -> None:
+def _exit_with_driver(driver_pid: int, period: float = 0.5, before_exit=None) -> None:
     """End this worker within ``period`` seconds of its driver ending, however it ended
     (Ctrl-C, SIGTERM, SIGKILL, a notebook kernel restarted or killed): a daemon thread
-    watches the parent process id, which changes when the driver is gone."""
+    watches the parent process id, which changes when the driver is gone.  ``before_exit``
+    (no arguments), if given, runs on that thread first (``benchmarks/bench_cartpole.py``
+    stops its seed there)."""
     def watch() -> None:
         while os.getppid() == driver_pid:
             time.sleep(period)
-        os._exit(1)  # the trial's folder is the runner's: the next run trains it again
+        if before_exit is not None:
+            before_exit()
+        os._exit(1)  # the sweep's trial folder is the runner's: the next run trains it again
 
     threading.Thread(target=watch, name="exit-with-driver", daemon=True).start()
 

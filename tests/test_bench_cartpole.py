@@ -15,6 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_cartpole  # noqa: E402
+from processes import children, left_after  # noqa: E402
 
 
 def test_no_two_seed_sets_share_a_seed_and_each_held_out_set_has_20():
@@ -136,32 +137,6 @@ def test_a_stop_during_a_job_marks_the_worker_stopping(monkeypatch):
     assert bench_cartpole._worker == {"running": False, "stopping": True}
 
 
-def _children(pid: int) -> set:
-    """The process ids whose parent is ``pid`` (Linux: /proc)."""
-    children = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.add(int(stat.parent.name))
-    return children
-
-
-def _running(pids) -> list:
-    """Those of ``pids`` still running (not gone, not a zombie)."""
-    running = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state not in ("Z", "X"):
-            running.append(pid)
-    return running
-
-
 def _training_started(seed_dir: Path) -> bool:
     """Whether the run has logged an episode (so its training loop, and its stop, run)."""
     try:
@@ -192,15 +167,11 @@ def test_a_stopped_benchmark_leaves_no_worker_and_each_started_seed_stops_at_a_w
             assert bench.poll() is None, printed[1].read_text()
             assert time.monotonic() < deadline, "the two seeds did not start training"
             time.sleep(0.2)
-        workers = _children(bench.pid)
+        workers = children(bench.pid)
         assert len(workers) >= 2, workers
         bench.send_signal(stop)
         bench.wait(timeout=120)
-        deadline = time.monotonic() + 60  # SIGKILL: the workers end on their own
-        while _running(workers) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(0.5)
-        left_running = _running(workers)
+        left_running = left_after(workers, seconds=60)  # SIGKILL: the workers end on their own
     finally:
         try:  # the script and any worker still running: only if the test failed
             os.killpg(bench.pid, signal.SIGKILL)
@@ -208,7 +179,7 @@ def test_a_stopped_benchmark_leaves_no_worker_and_each_started_seed_stops_at_a_w
             pass
         bench.wait()
     stderr = printed[1].read_text()
-    assert not left_running, f"workers {left_running} outlived the benchmark"
+    assert not left_running, f"workers outlived the benchmark: {left_running}"
     if stop == signal.SIGTERM:
         assert bench.returncode == 130, stderr
         assert "Traceback" not in stderr, stderr

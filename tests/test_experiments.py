@@ -11,6 +11,7 @@ import noisy_helpers as nh
 from noisy_helpers import Config
 from noisy_helpers.exploration import deep_sea_config
 from noisy_helpers.experiments import RESULT_FIELDS, _load_result
+from processes import alive, children, left_after, proc, stat_fields
 
 
 def tiny_trials(seeds=(0, 1), values=(True, False)):
@@ -199,45 +200,6 @@ def _start_driver(script: str, study, **popen_kwargs):
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def _proc(pid, name: str) -> str:
-    """``/proc/<pid>/<name>``, or "" once the process is gone."""
-    import pathlib
-
-    try:
-        return pathlib.Path(f"/proc/{pid}/{name}").read_text()
-    except OSError:
-        return ""
-
-
-def _stat_fields(pid) -> list:
-    """The fields of ``/proc/<pid>/stat`` after the command name: state, parent id, ..."""
-    text = _proc(pid, "stat")
-    return text.rsplit(")", 1)[1].split() if text else []
-
-
-def _children(pid: int) -> list:
-    """Process ids whose parent is ``pid`` (Linux /proc)."""
-    import pathlib
-
-    return [int(p.name) for p in pathlib.Path("/proc").glob("[0-9]*")
-            if _stat_fields(p.name)[1:2] == [str(pid)]]
-
-
-def _alive(pid: int) -> bool:
-    """Running: a zombie ("Z") has ended, only its entry waits to be reaped."""
-    return _stat_fields(pid)[:1] not in ([], ["Z"], ["X"])
-
-
-def _left_after(pids, seconds: float) -> list:
-    """The command lines of ``pids`` still running after up to ``seconds``."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-        time.sleep(0.1)
-    return [_proc(pid, "cmdline").replace("\0", " ")[:60] for pid in pids if _alive(pid)]
-
-
 def _kill_all(driver, pids) -> None:
     """Never leave a process behind, whatever a test's outcome."""
     import os
@@ -246,7 +208,7 @@ def _kill_all(driver, pids) -> None:
     if driver.poll() is None:
         driver.kill()
     for pid in pids:
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
 
 
@@ -261,8 +223,8 @@ def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and driver.poll() is None:  # two workers training
-            workers = [pid for pid in _children(driver.pid) if _alive(pid)
-                       and "resource_tracker" not in _proc(pid, "cmdline")]
+            workers = [pid for pid in children(driver.pid) if alive(pid)
+                       and "resource_tracker" not in proc(pid, "cmdline")]
             started = list((tmp_path / "study").rglob("run.json"))  # train() has begun
             if len(workers) == 2 and len(started) == 2:
                 break
@@ -270,7 +232,7 @@ def test_no_worker_outlives_a_driver_killed_by(tmp_path, signal_name):
         assert len(workers) == 2, "the sweep never started its two workers"
         driver.send_signal(getattr(signal, signal_name))
         driver.wait(timeout=10)
-        left = _left_after(workers, seconds=5)
+        left = left_after(workers, seconds=5)
         assert not left, f"workers outlived their driver: {left}"
     finally:
         _kill_all(driver, workers)
@@ -553,7 +515,7 @@ def _descendants(pid: int, known: dict) -> dict:
     known = dict(known)
     table = {}
     for entry in pathlib.Path("/proc").glob("[0-9]*"):
-        fields = _stat_fields(entry.name)
+        fields = stat_fields(entry.name)
         if fields:
             table[int(entry.name)] = (fields[1], fields[19])
     grew = True
@@ -584,12 +546,12 @@ def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name, mome
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and driver.poll() is None:
             seen = _descendants(driver.pid, seen)
-            tasks = [pid for pid in seen if _alive(pid)
-                     and "_train_trial" in _proc(pid, "cmdline")]
+            tasks = [pid for pid in seen if alive(pid)
+                     and "_train_trial" in proc(pid, "cmdline")]
             if moment == "running" and len(tasks) == 2:  # both trials run as Ray tasks
                 break
-            if moment == "starting" and any(agent in _proc(pid, "cmdline")
-                                            for pid in seen if _alive(pid)
+            if moment == "starting" and any(agent in proc(pid, "cmdline")
+                                            for pid in seen if alive(pid)
                                             for agent in _RAY_AGENTS):
                 break
             time.sleep(0.05 if moment == "starting" else 0.2)
@@ -601,7 +563,7 @@ def test_no_ray_process_outlives_a_driver_stopped_by(tmp_path, signal_name, mome
         seen = _descendants(driver.pid, seen)
         driver.send_signal(getattr(signal, signal_name))
         driver.wait(timeout=30)
-        left = _left_after(seen, seconds=5)
+        left = left_after(seen, seconds=5)
         assert not left, f"processes outlived their driver: {left}"
     finally:
         _kill_all(driver, seen)
